@@ -1,0 +1,296 @@
+"""The raw REPL engine: one implementation of MicroPython's machine protocol for every link.
+
+A run in raw REPL mode looks like this on the wire (see MicroPython's pyexec.c):
+
+    host: code ... Ctrl-D          board: OK <stdout> Ctrl-D <stderr> Ctrl-D >
+
+Raw-paste mode (MicroPython 1.14+) adds flow control: the host asks with Ctrl-E 'A' Ctrl-A,
+the board answers 'R' 0x01 and a 16-bit window size, and grants a further window with
+each 0x01 it sends. Old firmware (the micro:bit's 1.9.2) ignores the request and re-prints
+the raw REPL banner; the engine then falls back to writing plain raw mode in small chunks.
+"""
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..transport import LinkClosed, Transport
+from .board_errors import BoardError, BoardNotAnswering, BoardRebooted, ProtocolError
+
+RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
+FRIENDLY_PROMPT = b">>> "
+#: Texts a board prints only when it (re)boots; seeing one in the middle of a run means reset.
+REBOOT_SIGNS = (b"MPY: soft reboot", b"rst:0x", b"ets Jun", b"ESP-ROM:")
+#: Plain raw mode has no flow control: old boards need small writes with a pause between.
+PLAIN_RAW_CHUNK = 256
+PLAIN_RAW_PAUSE = 0.01
+#: A Ctrl-C that lands before the code starts running can be lost; resend it for this long.
+INTERRUPT_RETRY_WINDOW = 1.0
+INTERRUPT_RETRY_EVERY = 0.25
+
+OutputHandler = Callable[[bytes], None]
+
+
+@dataclass
+class RunResult:
+    """What a finished run left behind. stdout went to the handler as it arrived."""
+
+    stderr: bytes
+    interrupted: bool
+
+
+class RawRepl:
+    """Drives a board's raw REPL over any Transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.in_raw_mode = False
+        #: None until the first run tells us whether the firmware has raw-paste mode.
+        self.raw_paste_supported: bool | None = None
+        self._pending = bytearray()
+        self._interrupt_requested = threading.Event()
+
+    # -- reading ---------------------------------------------------------------------
+    def _read_some(self, timeout: float = 0.05) -> bytes:
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            return data
+        return self.transport.read(4096, timeout)
+
+    def _unread(self, data: bytes) -> None:
+        self._pending[:0] = data
+
+    def read_until(self, ending: bytes, timeout: float) -> bytes:
+        """Read until `ending` has arrived; return everything up to and including it."""
+        received = bytearray()
+        deadline = time.monotonic() + timeout
+        while True:
+            position = received.find(ending)
+            if position >= 0:
+                self._unread(bytes(received[position + len(ending):]))
+                return bytes(received[:position + len(ending)])
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BoardNotAnswering(bytes(received))
+            received += self._read_some(min(0.05, remaining))
+
+    def drain(self, quiet_for: float = 0.0) -> bytes:
+        """Take whatever the board printed outside a run (boot banner, log lines)."""
+        received = bytearray(self._pending)
+        self._pending.clear()
+        while True:
+            chunk = self.transport.read(4096, quiet_for)
+            if not chunk:
+                return bytes(received)
+            received += chunk
+
+    # -- interrupts ------------------------------------------------------------------
+    def request_interrupt(self) -> None:
+        """Ask the current run to stop (Ctrl-C). Safe from a signal handler or another thread."""
+        self._interrupt_requested.set()
+
+    # -- mode changes ----------------------------------------------------------------
+    def enter_raw_repl(self, timeout: float = 5.0) -> bytes:
+        """Stop whatever runs and enter the raw REPL. Returns what the board printed first."""
+        self.transport.send_interrupt()
+        self.transport.write(b"\r")
+        self.transport.send_interrupt()
+        noise = self.drain(0.1)
+        self.transport.write(b"\r\x01")
+        try:
+            seen = self.read_until(RAW_REPL_BANNER, timeout)
+        except BoardNotAnswering as failure:
+            # A busy board may need more than one Ctrl-C (a loop that catches it, boot.py).
+            self.transport.send_interrupt()
+            self.transport.write(b"\r\x01")
+            try:
+                seen = self.read_until(RAW_REPL_BANNER, timeout)
+            except BoardNotAnswering as second:
+                raise BoardNotAnswering(noise + failure.received + second.received) from None
+        self.in_raw_mode = True
+        return noise + seen[: -len(RAW_REPL_BANNER)]
+
+    def exit_raw_repl(self) -> None:
+        """Back to the friendly REPL, so that a terminal program finds the usual prompt."""
+        self.transport.write(b"\x02")
+        self.in_raw_mode = False
+
+    def soft_reboot(self, timeout: float = 15.0) -> bytes:
+        """Soft reset (Ctrl-D in the raw REPL); returns the text the board printed while booting."""
+        if not self.in_raw_mode:
+            self.enter_raw_repl()
+        self.drain()
+        self.transport.write(b"\x04")
+        printed = bytearray()
+        deadline = time.monotonic() + timeout
+        # The board either comes back in the raw REPL (newer firmware) or in the friendly
+        # REPL (and the virtual board restarts its process, printing its banner).
+        while not (printed.endswith(RAW_REPL_BANNER) or printed.endswith(FRIENDLY_PROMPT)):
+            if time.monotonic() > deadline:
+                raise BoardNotAnswering(bytes(printed))
+            printed += self._read_some(0.05)
+        printed += self.drain(0.1)
+        self.in_raw_mode = printed.endswith(RAW_REPL_BANNER)
+        self.raw_paste_supported = None
+        if not self.in_raw_mode:
+            self.enter_raw_repl()
+        return bytes(printed)
+
+    # -- running code ----------------------------------------------------------------
+    def run(self, code: str | bytes, on_stdout: OutputHandler) -> RunResult:
+        """Run `code` on the board; stdout goes to `on_stdout` as it arrives.
+
+        Never times out: a board may rightly stay silent for minutes. It ends when the
+        run ends, when the board reboots (BoardRebooted) or the link goes (LinkClosed).
+        """
+        if not self.in_raw_mode:
+            self.enter_raw_repl()
+        code_bytes = code.encode() if isinstance(code, str) else code
+        self._interrupt_requested.clear()
+        try:
+            self._send_code(code_bytes)
+            return self._collect_run_output(on_stdout)
+        except LinkClosed:
+            self.in_raw_mode = False
+            raise
+
+    def exec_capture(self, code: str | bytes) -> bytes:
+        """Run `code` and return its stdout; a board exception becomes BoardError."""
+        output = bytearray()
+        result = self.run(code, output.extend)
+        if result.stderr:
+            raise BoardError(result.stderr.decode(errors="replace"))
+        return bytes(output)
+
+    def _send_code(self, code_bytes: bytes) -> None:
+        if self.raw_paste_supported is not False:
+            if self._send_raw_paste(code_bytes):
+                return
+        self._send_plain_raw(code_bytes)
+
+    def _send_raw_paste(self, code_bytes: bytes) -> bool:
+        """Send with raw-paste flow control; False if the firmware has no raw-paste mode."""
+        self.transport.write(b"\x05A\x01")
+        reply = self._await_raw_paste_reply()
+        if reply != b"R\x01":
+            self.raw_paste_supported = False
+            return False
+        self.raw_paste_supported = True
+        window_size = struct.unpack("<H", self._read_exactly(2, 2.0))[0]
+        self._write_with_flow_control(code_bytes, window_size)
+        self.transport.write(b"\x04")
+        # The board answers the end of data with Ctrl-D once it has read everything.
+        self.read_until(b"\x04", 10.0)
+        return True
+
+    def _await_raw_paste_reply(self, timeout: float = 2.0) -> bytes:
+        """b"R\x01" (raw-paste on), b"R\x00" (refused) or b"" (old firmware, banner again)."""
+        received = bytearray()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            received += self._read_some(0.05)
+            if len(received) >= 2 and received[:1] == b"R" and received[1] in (0, 1):
+                self._unread(bytes(received[2:]))
+                return bytes(received[:2])
+            banner_at = received.find(RAW_REPL_BANNER)
+            if banner_at >= 0:
+                self._unread(bytes(received[banner_at + len(RAW_REPL_BANNER):]))
+                return b""
+        raise BoardNotAnswering(bytes(received))
+
+    def _write_with_flow_control(self, code_bytes: bytes, window_size: int) -> None:
+        sent = 0
+        grants = 0
+        window_remaining = window_size
+        while sent < len(code_bytes):
+            while window_remaining == 0 or self._pending:
+                signal_byte = self._read_exactly(1, 10.0)
+                if signal_byte == b"\x01":
+                    # A grant is genuine only once a window's worth has been read by the
+                    # board; the unix port sends one spare grant right after the header.
+                    if grants < sent // window_size:
+                        grants += 1
+                        window_remaining += window_size
+                elif signal_byte == b"\x04":
+                    # The board ended the paste early (e.g. a compile error): acknowledge.
+                    self.transport.write(b"\x04")
+                    return
+                else:
+                    raise ProtocolError(f"unexpected byte during raw-paste: {signal_byte!r}")
+                if not self._pending:
+                    self._pending += self.transport.read(4096, 0)
+            block = code_bytes[sent:sent + window_remaining]
+            self.transport.write(block)
+            sent += len(block)
+            window_remaining -= len(block)
+            if not self._pending:
+                self._pending += self.transport.read(4096, 0)
+
+    def _send_plain_raw(self, code_bytes: bytes) -> None:
+        for start in range(0, len(code_bytes), PLAIN_RAW_CHUNK):
+            self.transport.write(code_bytes[start:start + PLAIN_RAW_CHUNK])
+            time.sleep(PLAIN_RAW_PAUSE)
+        self.transport.write(b"\x04")
+        self.read_until(b"OK", 10.0)
+
+    def _read_exactly(self, count: int, timeout: float) -> bytes:
+        data = bytearray()
+        deadline = time.monotonic() + timeout
+        while len(data) < count:
+            if time.monotonic() > deadline:
+                raise BoardNotAnswering(bytes(data))
+            data += self._read_some(0.05)
+        self._unread(bytes(data[count:]))
+        return bytes(data[:count])
+
+    @staticmethod
+    def _interrupt_may_be_lost(run_started: float, first: float, last: float, now: float) -> bool:
+        """A Ctrl-C sent just as the run started may have reached the board before the code
+        ran (the unix port reads it as a plain byte then): repeat it for a short while."""
+        return (first - run_started < INTERRUPT_RETRY_WINDOW
+                and now - first < 3 * INTERRUPT_RETRY_WINDOW
+                and now - last > INTERRUPT_RETRY_EVERY)
+
+    def _collect_run_output(self, on_stdout: OutputHandler) -> RunResult:
+        run_started = time.monotonic()
+        first_interrupt = last_interrupt = 0.0
+        stderr = bytearray()
+        section = 0  # 0: stdout, 1: stderr, 2: waiting for the prompt
+        tail = b""  # the end of the previous chunk, to see reboot signs cut in two
+        while True:
+            now = time.monotonic()
+            if self._interrupt_requested.is_set():
+                self._interrupt_requested.clear()
+                first_interrupt = first_interrupt or now
+                last_interrupt = now
+                self.transport.send_interrupt()
+            elif first_interrupt and self._interrupt_may_be_lost(run_started, first_interrupt, last_interrupt, now):
+                last_interrupt = now
+                self.transport.send_interrupt()
+            chunk = self._read_some(0.05)
+            if not chunk:
+                continue
+            if any(sign in tail + chunk for sign in REBOOT_SIGNS) and section < 2:
+                self.in_raw_mode = False
+                raise BoardRebooted(tail + chunk + self.drain(0.3))
+            tail = chunk[-32:]
+            while chunk:
+                if section == 2:
+                    if chunk.startswith(b">"):
+                        self._unread(chunk[1:])
+                        return RunResult(bytes(stderr), interrupted=bool(first_interrupt))
+                    chunk = chunk[1:]
+                    continue
+                end = chunk.find(b"\x04")
+                part, chunk = (chunk, b"") if end < 0 else (chunk[:end], chunk[end + 1:])
+                if section == 0:
+                    if part:
+                        on_stdout(part)
+                else:
+                    stderr += part
+                if end >= 0:
+                    section += 1

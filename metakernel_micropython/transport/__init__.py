@@ -1,0 +1,48 @@
+"""Byte-stream links to a board.
+
+Every link (serial port, virtual board, TCP socket, WebREPL) offers the same small
+interface, so the raw REPL engine above never knows which one it talks to.
+"""
+from __future__ import annotations
+
+import abc
+
+
+class TransportError(Exception):
+    """A link could not be opened or used; the message is meant for the user."""
+
+
+class LinkClosed(TransportError):
+    """The other end went away (cable pulled, socket closed, process ended)."""
+
+
+class Transport(abc.ABC):
+    """A bidirectional byte stream to a board."""
+
+    #: Short human description, e.g. "/dev/ttyUSB0 at 115200 baud".
+    description: str = ""
+
+    @abc.abstractmethod
+    def read(self, max_bytes: int = 4096, timeout: float = 0.05) -> bytes:
+        """Return up to `max_bytes` bytes, or b"" when nothing arrived within `timeout`.
+
+        Raises LinkClosed when the link is gone for good.
+        """
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send all of `data`."""
+
+    def send_interrupt(self) -> None:
+        """Deliver Ctrl-C to the board. Links where a byte is not enough override this."""
+        self.write(b"\x03")
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the link. Safe to call twice."""
+
+    def __enter__(self) -> "Transport":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
