@@ -1,0 +1,39 @@
+"""Rewriting a cell so that the board reports the value of its last bare expression.
+
+The expression is assigned to `_` in place and its repr printed behind a marker, so line
+numbers in a board traceback still match the cell. The marker is taken out of the output
+by `OutputSplitter` before the user sees it.
+"""
+from __future__ import annotations
+
+import ast
+
+VALUE_MARKER = "\x02MPK-VALUE:"
+VALUE_END = "\x03"
+
+
+def with_value_display(source: str) -> str:
+    """`source`, changed so that a last bare expression prints its repr behind VALUE_MARKER."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source  # the board reports the error in its own words
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return source
+    last = tree.body[-1]
+    if last.end_lineno is None or last.end_col_offset is None:
+        return source
+    lines = source.encode().split(b"\n")
+    first, end = last.lineno - 1, last.end_lineno - 1
+    # ast offsets count UTF-8 bytes, hence the work on encoded lines.
+    lines[end] = (lines[end][: last.end_col_offset] + b")\nif _ is not None: print("
+                  + repr(VALUE_MARKER).encode() + b" + repr(_) + " + repr(VALUE_END).encode() + b")"
+                  + _remainder(lines[end][last.end_col_offset:]))
+    lines[first] = lines[first][: last.col_offset] + b"_ = (" + lines[first][last.col_offset:]
+    return b"\n".join(lines).decode()
+
+
+def _remainder(rest: bytes) -> bytes:
+    """What followed the expression on its line: only a comment or `;` can."""
+    stripped = rest.strip()
+    return b"" if not stripped or stripped.startswith(b"#") or stripped == b";" else b"\n" + stripped

@@ -1,0 +1,185 @@
+"""The Jupyter kernel: cells run on the connected MicroPython board."""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import glob
+import importlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from metakernel import ExceptionWrapper, Magic, MetaKernel
+
+from . import __version__
+from .cell_code import with_value_display
+from .output_stream import OutputSplitter
+from .protocol import BoardRebooted, ProtocolError
+from .protocol.board_errors import BoardError
+from .services.board import Board
+from .services.connection import ConnectionManager, NotConnected
+from .transport import LinkClosed, TransportError
+
+MAGICS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "magics")
+
+
+class BoardValue:
+    """A value from the board, shown as the repr the board printed."""
+
+    def __init__(self, board_repr: str) -> None:
+        self.board_repr = board_repr
+
+    def __repr__(self) -> str:
+        return self.board_repr
+
+
+class MicroPythonKernel(MetaKernel):
+    implementation = "metakernel_micropython"
+    implementation_version = __version__
+    language = "python"
+    language_version = "3.4"
+    banner = ("MicroPython kernel: cells run on a MicroPython board. "
+              "Connect with %serialconnect (or %virtualboard, no hardware needed); %lsmagic lists the magics.")
+    language_info = {
+        "name": "python",
+        "version": "3.4",
+        "mimetype": "text/x-python",
+        "file_extension": ".py",
+        "codemirror_mode": {"name": "python", "version": 3},
+        "pygments_lexer": "python3",
+        "help_links": MetaKernel.help_links,
+    }
+    kernel_json = {
+        "argv": [sys.executable, "-m", "metakernel_micropython", "-f", "{connection_file}"],
+        "display_name": "MicroPython",
+        "language": "python",
+        "name": "micropython",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.connection = ConnectionManager()
+        super().__init__(*args, **kwargs)
+
+    # -- magics ----------------------------------------------------------------------
+    def reload_magics(self) -> None:
+        """metakernel registers its own magics after a kernel's: register ours again on top,
+        so that our %ls (board files) wins over metakernel's %ls (host files)."""
+        super().reload_magics()
+        for path in sorted(glob.glob(os.path.join(MAGICS_DIR, "*_magic.py"))):
+            module = importlib.import_module(os.path.splitext(os.path.basename(path))[0])
+            module.register_magics(self)
+
+    def get_magic(self, text: str) -> Magic:
+        info = self.parse_code(text)
+        magic_info = info["magic"]
+        if magic_info and magic_info["name"] and not self._magic_exists(magic_info):
+            return self._unknown_magic(magic_info)
+        return super().get_magic(text)
+
+    def _magic_exists(self, magic_info: dict[str, Any]) -> bool:
+        table = self.line_magics if magic_info["type"] == "line" else self.cell_magics
+        return magic_info["name"] in table
+
+    def _unknown_magic(self, magic_info: dict[str, Any]) -> Magic:
+        prefix = "%" if magic_info["type"] == "line" else "%%"
+        table = self.line_magics if magic_info["type"] == "line" else self.cell_magics
+        nearest = difflib.get_close_matches(magic_info["name"], list(table), n=1, cutoff=0.5)
+        message = f"Unknown magic {prefix}{magic_info['name']}."
+        message += f" Did you mean {prefix}{nearest[0]}?" if nearest else " %lsmagic lists them all."
+        return _FailedMagic(self, ExceptionWrapper("UnknownMagic", message, [message]))
+
+    # -- running cells ---------------------------------------------------------------
+    def do_execute_direct(self, code: str, silent: bool = False) -> Any:
+        if not code.strip():
+            return None
+        try:
+            board = self._board_for_cell()
+        except (NotConnected, TransportError, ProtocolError) as error:
+            return _error(type(error).__name__, str(error))
+        self._show_unsolicited_output(board)
+        splitter = OutputSplitter(self.Write)
+        try:
+            with self._interrupts_go_to(board):
+                result = board.run(with_value_display(code), splitter.feed)
+        except BoardRebooted as reboot:
+            return self._after_reboot(board, splitter, reboot)
+        except LinkClosed as gone:
+            splitter.finish()
+            self.connection.disconnect()
+            return _error("LinkClosed", f"{gone} Reconnect with %serialconnect (or the magic you used).")
+        value = splitter.finish()
+        if result.stderr:
+            return self._board_exception(result.stderr)
+        return BoardValue(value) if value is not None else None
+
+    def _board_for_cell(self) -> Board:
+        if self.connection.board is None and self.connection.raw_link is None:
+            port = self.connection.single_likely_port()
+            if port is not None:
+                from .services.connect import connect_serial
+                description = connect_serial(self.connection, port)
+                self.Print(f"Connected to the only board found: {description}")
+        return self.connection.require_board()
+
+    def _show_unsolicited_output(self, board: Board) -> None:
+        """Lines the board printed between cells (a reset banner, ESP-IDF logs): marked, apart."""
+        printed = board.repl.drain().decode(errors="replace").replace("\r\n", "\n").strip("\n")
+        if printed.strip():
+            marked = "\n".join(f"[board] {line}" for line in printed.split("\n"))
+            self.Error(f"The board printed between cells:\n{marked}")
+
+    def _board_exception(self, stderr: bytes) -> ExceptionWrapper:
+        error = BoardError(stderr.decode(errors="replace"))
+        return ExceptionWrapper(error.ename, error.evalue, error.traceback_text.split("\n"))
+
+    def _after_reboot(self, board: Board, splitter: OutputSplitter, reboot: BoardRebooted) -> ExceptionWrapper:
+        splitter.finish()
+        printed = reboot.printed.decode(errors="replace").replace("\r\n", "\n").strip()
+        try:
+            board.start()
+            state = "The connection is ready for the next cell."
+        except (ProtocolError, TransportError) as error:
+            state = f"Could not get the board back: {error}"
+        message = f"The board rebooted while the cell was running. {state}"
+        return ExceptionWrapper("BoardRebooted", message, [message, "The board printed:", printed])
+
+    @contextlib.contextmanager
+    def _interrupts_go_to(self, board: Board) -> Iterator[None]:
+        """While a cell runs, Kernel -> Interrupt (SIGINT) becomes a Ctrl-C to the board
+        instead of a KeyboardInterrupt in the middle of our own protocol code."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, lambda *_: board.repl.request_interrupt())
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def do_shutdown(self, restart: bool) -> dict[str, Any]:
+        # Leave the board as found (friendly REPL, not reset) and end any virtual board process.
+        self.connection.disconnect()
+        return super().do_shutdown(restart)
+
+    def get_usage(self) -> str:
+        return ("Cells run on the MicroPython board. %serialconnect or %virtualboard to connect, "
+                "%lsmagic for the magics, %help %name for one of them.")
+
+
+class _FailedMagic(Magic):
+    """Stands in for a magic that could not run: ends the cell with an error."""
+
+    def __init__(self, kernel: MetaKernel, failure: ExceptionWrapper) -> None:
+        super().__init__(kernel)
+        self.evaluate = False
+        self._failure = failure
+
+    def post_process(self, retval: Any) -> Any:
+        return self._failure
+
+
+def _error(ename: str, message: str) -> ExceptionWrapper:
+    return ExceptionWrapper(ename, message, message.split("\n"))

@@ -1,0 +1,134 @@
+"""The shape every magic of this kernel shares: argparse options, one-line errors, usage.
+
+metakernel's own option parsing guesses at argument types and prints tracebacks; ours
+parses with argparse, answers a bad argument with one line, the nearest option and the
+usage, and turns errors from the layers below into one line each.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import logging
+import re
+import shlex
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from metakernel import ExceptionWrapper, Magic
+
+from .protocol import BoardError, ProtocolError
+from .services.connection import NotConnected
+from .transport import TransportError
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_log = logging.getLogger(__name__)
+
+
+class MagicError(Exception):
+    """A failure a magic reports to the user as one line."""
+
+
+#: Errors whose message is already written for the user.
+USER_FACING_ERRORS: tuple[type[BaseException], ...] = (
+    MagicError, TransportError, ProtocolError, BoardError, NotConnected, FileNotFoundError,
+    IsADirectoryError, PermissionError,
+)
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise _UsageError(self._with_suggestion(message))
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:
+        raise _UsageError(message or "")
+
+    def _with_suggestion(self, message: str) -> str:
+        unknown = re.search(r"unrecognized arguments: (\S+)", message)
+        if unknown and unknown.group(1).startswith("-"):
+            known = [option for action in self._actions for option in action.option_strings]
+            nearest = difflib.get_close_matches(unknown.group(1), known, n=1)
+            if nearest:
+                return f"unknown option {unknown.group(1)}; did you mean {nearest[0]}?"
+            return f"unknown option {unknown.group(1)}"
+        return message
+
+
+def argument(*names: str, **settings: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """One argparse argument, as given to `arguments`."""
+    return names, settings
+
+
+def arguments(*declared: tuple[tuple[str, ...], dict[str, Any]]) -> Callable[[_F], _F]:
+    """Declare a magic's options; the magic then receives an argparse Namespace."""
+    def decorate(func: _F) -> _F:
+        func.magic_arguments = declared  # type: ignore[attr-defined]
+        return func
+    return decorate
+
+
+def usage_line(doc: str | None) -> str:
+    """The first non-empty line of a docstring: by convention the magic's usage."""
+    for line in (doc or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+class BoardMagic(Magic):
+    """Base class of this kernel's magics."""
+
+    def __init__(self, kernel: Any) -> None:
+        super().__init__(kernel)
+        self._failure: ExceptionWrapper | None = None
+
+    def call_magic(self, mtype: str, name: str, code: str, args: Any) -> Magic:
+        self.code = code
+        self.evaluate = True
+        self._failure = None
+        mtype = mtype.replace("sticky", "cell")
+        func = getattr(self, f"{mtype}_{name}")
+        usage = usage_line(func.__doc__)
+        parser = _Parser(prog=f"%{name}", add_help=False)
+        for names, settings in getattr(func, "magic_arguments", ()):
+            parser.add_argument(*names, **settings)
+        try:
+            words = shlex.split(args if isinstance(args, str) else " ".join(args))
+            if "-h" in words or "--help" in words:
+                self.kernel.Print(self.get_help(mtype, name))
+                self.evaluate = False
+                return self
+            parsed = parser.parse_args(words)
+        except (_UsageError, ValueError) as error:
+            return self._fail("UsageError", f"%{name}: {error}", usage)
+        try:
+            func(parsed)
+        except USER_FACING_ERRORS as error:
+            return self._fail(type(error).__name__, f"%{name}: {self._one_line(error)}")
+        except Exception as error:  # a bug of ours: one line for the user, details in the log
+            _log.exception("%%%s failed", name)
+            return self._fail(type(error).__name__, f"%{name} failed: {self._one_line(error)}")
+        return self
+
+    @staticmethod
+    def _one_line(error: BaseException) -> str:
+        if isinstance(error, (FileNotFoundError, IsADirectoryError, PermissionError)) and error.filename:
+            return f"{error.strerror}: {error.filename}"
+        return str(error).strip() or type(error).__name__
+
+    def _fail(self, ename: str, message: str, usage: str = "") -> Magic:
+        """Stop the cell here and make it an error, shown once, with the usage if given."""
+        lines = [message] + ([f"Usage: {usage}"] if usage else [])
+        self._failure = ExceptionWrapper(ename, message, lines)
+        self.evaluate = False
+        return self
+
+    def post_process(self, retval: Any) -> Any:
+        return self._failure if self._failure is not None and retval is None else retval
+
+    @property
+    def connection(self) -> Any:
+        return self.kernel.connection

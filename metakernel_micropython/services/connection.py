@@ -1,0 +1,103 @@
+"""Which board the kernel talks to, and how it got connected."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..protocol import ProtocolError
+from ..transport import Transport, TransportError
+from .board import Board
+from .ports import likely_boards, list_serial_ports
+
+
+class NotConnected(Exception):
+    """No board yet; the message says how to connect."""
+
+
+def _state_file() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "metakernel_micropython" / "last_connection.json"
+
+
+def remember_serial_port(port: str, baudrate: int) -> None:
+    """Kept across kernel restarts so that %serialconnect with no port reconnects."""
+    try:
+        path = _state_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"port": port, "baud": baudrate}))
+    except OSError:
+        pass
+
+
+def remembered_serial_port() -> tuple[str, int] | None:
+    try:
+        state = json.loads(_state_file().read_text())
+        return str(state["port"]), int(state["baud"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def how_to_connect() -> str:
+    """A short text listing the likely ports and the magics that connect."""
+    ports = list_serial_ports()
+    lines = ["No board is connected."]
+    if ports:
+        lines.append("Serial ports found:")
+        lines += [f"  {port.summary()}" for port in ports]
+        lines.append("Connect with %serialconnect --port " + ports[0].device)
+    else:
+        lines.append("No serial port found: plug in a board, or try %virtualboard (no hardware needed).")
+    lines.append("Other links: %virtualboard, %websocketconnect URL, %socketconnect HOST PORT.")
+    return "\n".join(lines)
+
+
+class ConnectionManager:
+    """Holds the current board and replaces it on every new connect."""
+
+    def __init__(self) -> None:
+        self.board: Board | None = None
+        #: A link opened with --raw: bytes only, no REPL.
+        self.raw_link: Transport | None = None
+
+    def connect(self, transport: Transport) -> tuple[Board, str]:
+        """Adopt `transport` as the board; returns it and what it printed on the way in."""
+        self.disconnect()
+        board = Board(transport)
+        try:
+            printed = board.start()
+        except (ProtocolError, TransportError):
+            transport.close()
+            raise
+        self.board = board
+        return board, printed.decode(errors="replace")
+
+    def connect_raw(self, transport: Transport) -> None:
+        self.disconnect()
+        self.raw_link = transport
+
+    def require_board(self) -> Board:
+        if self.board is None:
+            if self.raw_link is not None:
+                raise NotConnected("The link is open in raw mode (--raw): use %writebytes and %readbytes, "
+                                   "or connect again without --raw to run cells.")
+            raise NotConnected(how_to_connect())
+        return self.board
+
+    def disconnect(self) -> str | None:
+        """Close whatever is open; returns its description, or None if nothing was."""
+        described = None
+        if self.board is not None:
+            described = self.board.description
+            self.board.close()
+            self.board = None
+        if self.raw_link is not None:
+            described = self.raw_link.description
+            self.raw_link.close()
+            self.raw_link = None
+        return described
+
+    @staticmethod
+    def single_likely_port() -> str | None:
+        boards = likely_boards()
+        return boards[0].device if len(boards) == 1 else None
