@@ -1,0 +1,86 @@
+"""Shared fixtures: real testbeds, and kernels driven through jupyter_client.
+
+In CI (CI=true) a testbed that cannot start is a failure, not a skip.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kernel_driver import KernelSession  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_testbed(reason: str | None) -> None:
+    """Skip when a testbed cannot run here (reason given); in CI, fail instead."""
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"testbed missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def installed_kernelspec() -> None:
+    """Tests drive the kernel through the kernelspec a user would install."""
+    from metakernel_micropython.install import install
+
+    install(prefix=sys.prefix)
+
+
+@pytest.fixture
+def kernel() -> Iterator[KernelSession]:
+    session = KernelSession()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def board_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "board"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def virtual_kernel(kernel: KernelSession, board_dir: Path) -> KernelSession:
+    """A kernel connected to a fresh virtual board whose file system is `board_dir`."""
+    from metakernel_micropython.transport.virtual_board import unavailable_reason
+
+    require_testbed(unavailable_reason())
+    result = kernel.run(f"%virtualboard --dir {board_dir}")
+    assert result.status == "ok", result.error_text
+    return kernel
+
+
+@pytest.fixture(scope="session")
+def microbit() -> Iterator[object]:
+    """The BBC micro:bit's MicroPython 1.9.2 under QEMU, shared by the session (it boots slowly)."""
+    from testbeds.qemu_microbit import MicrobitQemu, qemu_available
+
+    require_testbed(qemu_available())
+    with MicrobitQemu() as board:
+        yield board
+
+
+@pytest.fixture
+def microbit_kernel(kernel: KernelSession, microbit: object) -> KernelSession:
+    """A kernel connected over serial to the micro:bit under QEMU."""
+    result = kernel.run(f"%serialconnect --port {microbit.port}", timeout=120)  # type: ignore[attr-defined]
+    assert result.status == "ok", result.error_text
+    return kernel
+
+
+@pytest.fixture(params=["virtual", "microbit"])
+def board_kernel(request: pytest.FixtureRequest) -> KernelSession:
+    """The same test on every testbed that runs MicroPython: the virtual board and the micro:bit."""
+    return request.getfixturevalue(f"{request.param}_kernel")
