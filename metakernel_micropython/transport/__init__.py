@@ -6,6 +6,7 @@ interface, so the raw REPL engine above never knows which one it talks to.
 from __future__ import annotations
 
 import abc
+from typing import Protocol, runtime_checkable
 
 
 class TransportError(Exception):
@@ -46,3 +47,17 @@ class Transport(abc.ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@runtime_checkable
+class FileTransferLink(Protocol):
+    """A link that moves whole files itself, beside the REPL (WebREPL's binary GET/PUT).
+
+    The file service uses these when the transport has them, else it goes through the REPL.
+    """
+
+    def put_file(self, board_path: str, data: bytes) -> None:
+        """Write `data` to `board_path` on the board (no verification, no rename)."""
+
+    def get_file(self, board_path: str) -> bytes:
+        """Read the whole file `board_path` from the board."""
