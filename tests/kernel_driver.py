@@ -73,5 +73,8 @@ class KernelSession:
         self.manager.interrupt_kernel()
 
     def close(self) -> None:
+        """Shut the kernel down as Jupyter does; safe to call twice."""
+        if not self.manager.has_kernel:
+            return
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=False)

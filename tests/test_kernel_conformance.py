@@ -1,0 +1,32 @@
+"""Jupyter's own conformance checks (jupyter_kernel_test), on a virtual board."""
+from __future__ import annotations
+
+import unittest
+
+import jupyter_kernel_test
+
+from metakernel_micropython.transport.virtual_board import unavailable_reason
+
+
+@unittest.skipIf(unavailable_reason() is not None, str(unavailable_reason()))
+class MicroPythonKernelConformance(jupyter_kernel_test.KernelTests):
+    kernel_name = "micropython"
+    language_name = "python"
+    file_extension = ".py"
+
+    code_hello_world = "print('hello, world')"
+    code_execute_result = [
+        {"code": "1+2", "result": "3"},
+        {"code": "x = [1, 2]\nx + [3]", "result": "[1, 2, 3]"},
+        {"code": "'text'", "result": "'text'"},
+    ]
+    code_generate_error = "raise ValueError('boom')"
+    complete_code_samples = ["1", "print('hello, world')", "def f(x):\n    return x"]
+    code_history_pattern = "1?2*"
+    supported_history_operations = ("tail", "search")
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        reply = cls.kc.execute_interactive("%virtualboard", timeout=60)
+        assert reply["content"]["status"] == "ok"
