@@ -16,6 +16,7 @@ from metakernel import ExceptionWrapper, Magic, MetaKernel
 
 from . import __version__
 from .cell_code import with_value_display
+from .completion import complete, describe
 from .output_stream import OutputSplitter
 from .protocol import BoardRebooted, ProtocolError
 from .protocol.board_errors import BoardError
@@ -167,6 +168,18 @@ class MicroPythonKernel(MetaKernel):
     def get_usage(self) -> str:
         return ("Cells run on the MicroPython board. %serialconnect or %virtualboard to connect, "
                 "%lsmagic for the magics, %help %name for one of them.")
+
+    # -- completion and inspection, answered by the board (see completion.py) ------------
+    def get_completions(self, info: dict[str, Any]) -> list[str]:
+        return complete(self.connection.board, info["obj"])
+
+    def get_kernel_help_on(self, info: dict[str, Any], level: int = 0, none_on_fail: bool = False) -> str | None:
+        found = describe(self.connection.board, info["help_obj"], detailed=level > 0)
+        if found or none_on_fail:
+            return found
+        if self.connection.board is None:
+            return f"No help on {info['help_obj']!r}: no board is connected."
+        return f"No help on {info['help_obj']!r}: the board has no such name."
 
 
 class _FailedMagic(Magic):

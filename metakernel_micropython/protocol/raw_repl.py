@@ -11,10 +11,11 @@ the raw REPL banner; the engine then falls back to writing plain raw mode in sma
 """
 from __future__ import annotations
 
+import contextlib
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..transport import LinkClosed, Transport
@@ -52,6 +53,9 @@ class RawRepl:
         self.raw_paste_supported: bool | None = None
         self._pending = bytearray()
         self._interrupt_requested = threading.Event()
+        #: Held for the whole of a run, so that work squeezed in between cells (completion)
+        #: can see that the board is busy instead of corrupting the run.
+        self._run_lock = threading.RLock()
 
     # -- reading ---------------------------------------------------------------------
     def _read_some(self, timeout: float = 0.05) -> bytes:
@@ -147,16 +151,33 @@ class RawRepl:
         Never times out: a board may rightly stay silent for minutes. It ends when the
         run ends, when the board reboots (BoardRebooted) or the link goes (LinkClosed).
         """
-        if not self.in_raw_mode:
-            self.enter_raw_repl()
-        code_bytes = code.encode() if isinstance(code, str) else code
-        self._interrupt_requested.clear()
+        with self._run_lock:
+            if not self.in_raw_mode:
+                self.enter_raw_repl()
+            code_bytes = code.encode() if isinstance(code, str) else code
+            self._interrupt_requested.clear()
+            try:
+                self._send_code(code_bytes)
+                return self._collect_run_output(on_stdout)
+            except LinkClosed:
+                self.in_raw_mode = False
+                raise
+
+    @contextlib.contextmanager
+    def between_runs(self) -> Iterator[bool]:
+        """For quick work between cells: yields False (and holds nothing) while a run is in
+        progress, else True with the board held. What the board printed meanwhile (log lines)
+        is kept for the next cell to show."""
+        if not self._run_lock.acquire(blocking=False):
+            yield False
+            return
+        printed = b""
         try:
-            self._send_code(code_bytes)
-            return self._collect_run_output(on_stdout)
-        except LinkClosed:
-            self.in_raw_mode = False
-            raise
+            printed = self.drain()
+            yield True
+        finally:
+            self._unread(printed)
+            self._run_lock.release()
 
     def exec_capture(self, code: str | bytes) -> bytes:
         """Run `code` and return its stdout; a board exception becomes BoardError."""
