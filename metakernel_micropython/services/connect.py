@@ -10,6 +10,7 @@ from ..transport import Transport
 from ..transport.serial_link import SerialTransport
 from ..transport.socket_link import SocketTransport
 from ..transport.virtual_board import VirtualBoardTransport
+from ..transport.webrepl_link import WebReplTransport
 from .connection import ConnectionManager, remember_serial_port
 
 DEFAULT_BAUD = 115200
@@ -35,4 +36,12 @@ def connect_virtual_board(manager: ConnectionManager, directory: str | os.PathLi
 
 
 def connect_socket(manager: ConnectionManager, host: str, port: int, raw: bool = False) -> str:
+    # Bridges (ser2net, ESP-Link) serve one client at a time: leave first, as for WebREPL.
+    manager.disconnect()
     return adopt(manager, SocketTransport(host, port), raw)
+
+
+def connect_webrepl(manager: ConnectionManager, url: str, password: str) -> str:
+    # A board takes one WebREPL client at a time and refuses a second: leave first.
+    manager.disconnect()
+    return adopt(manager, WebReplTransport(url, password))

@@ -5,6 +5,7 @@ import select
 import socket
 
 from . import LinkClosed, Transport, TransportError
+from .tcp_keepalive import detect_dead_peer
 
 
 class SocketTransport(Transport):
@@ -15,6 +16,7 @@ class SocketTransport(Transport):
         except OSError as error:
             raise TransportError(f"Cannot connect to {host}:{port}: {error.strerror or error}") from None
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        detect_dead_peer(self._sock)
         self._sock.setblocking(False)
 
     def read(self, max_bytes: int = 4096, timeout: float = 0.05) -> bytes:

@@ -1,0 +1,195 @@
+"""%websocketconnect against a WebREPL server that speaks MicroPython's protocol, bridged to a
+virtual board (testbeds/webrepl_server.py), on 127.0.0.1 only."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import require_testbed
+from kernel_driver import CellResult, KernelSession
+
+from metakernel_micropython.transport import LinkClosed, TransportError
+from metakernel_micropython.transport.virtual_board import unavailable_reason
+from metakernel_micropython.transport.webrepl_link import WebReplTransport
+from testbeds.webrepl_server import WebReplServer
+
+PASSWORD = "s3cr3t-pw"  # at most 9 characters, as on a board
+
+
+@pytest.fixture
+def webrepl_server(board_dir: Path) -> Iterator[WebReplServer]:
+    require_testbed(unavailable_reason())
+    with WebReplServer(board_dir, password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def webrepl_kernel(kernel: KernelSession, webrepl_server: WebReplServer) -> KernelSession:
+    result = kernel.run(f"%websocketconnect {webrepl_server.url} --password {PASSWORD}")
+    assert result.status == "ok", result.error_text
+    return kernel
+
+
+def shows_no_password(result: CellResult) -> bool:
+    return PASSWORD not in result.stdout + result.stderr + result.error_text + str(result.result)
+
+
+def test_connect_prints_the_board_and_cells_run(kernel: KernelSession, webrepl_server: WebReplServer) -> None:
+    connected = kernel.run(f"%websocketconnect {webrepl_server.url} --password {PASSWORD}")
+    assert connected.status == "ok", connected.error_text
+    assert f"Connected to WebREPL {webrepl_server.url}: MicroPython" in connected.stdout
+    assert shows_no_password(connected)
+    printed = kernel.run("for n in range(3):\n    print('line', n)")
+    assert printed.stdout == "line 0\nline 1\nline 2\n"
+    assert kernel.run("6 * 7").result == "42"
+    failed = kernel.run("1 / 0")
+    assert failed.error["ename"] == "ZeroDivisionError"
+
+
+def test_wrong_password_is_access_denied_and_leaves_no_connection(
+        kernel: KernelSession, webrepl_server: WebReplServer) -> None:
+    wrong = "not-it"
+    result = kernel.run(f"%websocketconnect {webrepl_server.url} --password {wrong}")
+    assert result.status == "error"
+    assert "Access denied" in result.error_text
+    assert wrong not in result.error_text + result.stdout + result.stderr
+    assert not webrepl_server.has_client
+    after = kernel.run("1 + 1")
+    assert after.status == "error"
+    assert "No board is connected" in after.error_text
+
+
+def test_password_from_the_environment(board_dir: Path, webrepl_server: WebReplServer,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MICROPYTHON_WEBREPL_PASSWORD", PASSWORD)
+    session = KernelSession()  # inherits the variable, as a kernel started from a shell would
+    try:
+        result = session.run(f"%websocketconnect {webrepl_server.url}")
+        assert result.status == "ok", result.error_text
+        assert shows_no_password(result)
+        assert session.run("'env' + 'ok'").result == "'envok'"
+    finally:
+        session.close()
+
+
+def test_password_prompt_is_not_echoed(kernel: KernelSession, webrepl_server: WebReplServer) -> None:
+    prompts: list[dict[str, Any]] = []
+    outputs: list[dict[str, Any]] = []
+
+    def answer(message: dict[str, Any]) -> None:
+        prompts.append(message["content"])
+        kernel.client.input(PASSWORD)
+
+    reply = kernel.client.execute_interactive(
+        f"%websocketconnect {webrepl_server.url}", allow_stdin=True, stdin_hook=answer,
+        output_hook=outputs.append, timeout=60)
+    assert reply["content"]["status"] == "ok"
+    assert len(prompts) == 1 and prompts[0]["password"] is True
+    assert webrepl_server.url in prompts[0]["prompt"]
+    assert PASSWORD not in repr(outputs)
+    assert kernel.run("'prompted'").result == "'prompted'"
+
+
+def test_without_password_or_prompt_the_error_says_how(kernel: KernelSession, webrepl_server: WebReplServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    result = kernel.run(f"%websocketconnect {webrepl_server.url}")  # this client allows no input
+    assert result.status == "error"
+    assert "--password" in result.error_text and "MICROPYTHON_WEBREPL_PASSWORD" in result.error_text
+    assert "Traceback" not in result.error_text
+
+
+def test_interrupt_stops_a_loop_over_webrepl(webrepl_kernel: KernelSession) -> None:
+    timer = threading.Timer(1.5, webrepl_kernel.interrupt)
+    timer.start()
+    result = webrepl_kernel.run("while True:\n    pass", timeout=60)
+    timer.join()
+    assert result.error["ename"] == "KeyboardInterrupt"
+    assert webrepl_kernel.run("print('after')").stdout == "after\n"
+
+
+def test_reboot_over_webrepl(webrepl_kernel: KernelSession) -> None:
+    webrepl_kernel.run("forgotten = 1")
+    result = webrepl_kernel.run("%reboot", timeout=120)
+    assert result.status == "ok", result.error_text
+    assert "MicroPython" in result.stdout
+    assert webrepl_kernel.run("'forgotten' in globals()").result == "False"
+
+
+def test_drop_ends_the_running_cell_and_connecting_again_works(
+        webrepl_kernel: KernelSession, webrepl_server: WebReplServer) -> None:
+    timer = threading.Timer(1.5, webrepl_server.drop_clients)
+    timer.start()
+    result = webrepl_kernel.run("import time\nfor n in range(600):\n    print(n)\n    time.sleep(0.1)", timeout=60)
+    timer.join()
+    assert result.status == "error"
+    assert "WebREPL connection" in result.error_text and "is gone" in result.error_text
+    assert "0\n1\n" in result.stdout  # what came before the drop was shown
+    assert webrepl_kernel.run("1 + 1").status == "error"  # no board until reconnected
+    again = webrepl_kernel.run(f"%websocketconnect {webrepl_server.url} --password {PASSWORD}")
+    assert again.status == "ok", again.error_text
+    assert webrepl_kernel.run("2 + 3").result == "5"
+
+
+def test_connecting_again_while_connected_replaces_the_connection(
+        webrepl_kernel: KernelSession, webrepl_server: WebReplServer) -> None:
+    # A board refuses a second WebREPL client, so the first must be closed first.
+    again = webrepl_kernel.run(f"%websocketconnect {webrepl_server.url} --password {PASSWORD}")
+    assert again.status == "ok", again.error_text
+    assert webrepl_server.connections_accepted == 2
+    assert webrepl_kernel.run("3 + 4").result == "7"
+
+
+@pytest.mark.parametrize("address, message", [
+    ("ftp://host/", "Not a WebREPL address"),
+    ("ws://127.0.0.1:1/", "Nothing answers at ws://127.0.0.1:1/"),
+])
+def test_bad_addresses_give_one_line(kernel: KernelSession, address: str, message: str) -> None:
+    result = kernel.run(f"%websocketconnect {address} --password {PASSWORD}")
+    assert result.status == "error"
+    assert message in result.error_text
+    assert len(result.error_text.strip().splitlines()) == 1
+    assert PASSWORD not in result.error_text
+
+
+def test_help_names_the_password_variable(kernel: KernelSession) -> None:
+    text = kernel.run("%help %websocketconnect").help_text
+    assert text.lstrip().startswith("%websocketconnect [URL] [--password PW]")
+    assert "MICROPYTHON_WEBREPL_PASSWORD" in text and "Examples:" in text
+
+
+# -- the binary file protocol, straight through the transport (the file magics use it) -------
+
+def test_binary_put_and_get_round_trip_all_byte_values(webrepl_server: WebReplServer) -> None:
+    data = bytes(range(256)) * 41 + b"\x00\x03\x04\x1c"  # not a multiple of a chunk
+    link = WebReplTransport(webrepl_server.url, PASSWORD)
+    try:
+        link.put_file("/all_bytes.bin", data)
+        assert (webrepl_server.directory / "all_bytes.bin").read_bytes() == data
+        assert link.get_file("all_bytes.bin") == data
+        link.put_file("empty.bin", b"")
+        assert link.get_file("empty.bin") == b""
+        assert webrepl_server.file_requests == 4
+    finally:
+        link.close()
+
+
+def test_getting_a_missing_file_says_the_board_dropped_the_connection(webrepl_server: WebReplServer) -> None:
+    link = WebReplTransport(webrepl_server.url, PASSWORD)
+    try:
+        with pytest.raises(LinkClosed, match="cannot open the file"):
+            link.get_file("no_such_file.txt")
+    finally:
+        link.close()
+
+
+def test_too_long_a_name_is_refused_before_sending(webrepl_server: WebReplServer) -> None:
+    link = WebReplTransport(webrepl_server.url, PASSWORD)
+    try:
+        with pytest.raises(TransportError, match="too long"):
+            link.put_file("x" * 64, b"data")
+        link.put_file("short.txt", b"still fine")
+    finally:
+        link.close()
