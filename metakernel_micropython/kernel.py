@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from metakernel import ExceptionWrapper, Magic, MetaKernel
@@ -151,10 +151,17 @@ class MicroPythonKernel(MetaKernel):
     def _interrupts_go_to(self, board: Board) -> Iterator[None]:
         """While a cell runs, Kernel -> Interrupt (SIGINT) becomes a Ctrl-C to the board
         instead of a KeyboardInterrupt in the middle of our own protocol code."""
+        with self.interrupts_call(board.repl.request_interrupt):
+            yield
+
+    @contextlib.contextmanager
+    def interrupts_call(self, on_interrupt: Callable[[], None]) -> Iterator[None]:
+        """Meanwhile Kernel -> Interrupt calls `on_interrupt` (which must only set a flag)
+        instead of raising KeyboardInterrupt; magics that work long use it to stop cleanly."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = signal.signal(signal.SIGINT, lambda *_: board.repl.request_interrupt())
+        previous = signal.signal(signal.SIGINT, lambda *_: on_interrupt())
         try:
             yield
         finally:

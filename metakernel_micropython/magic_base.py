@@ -18,6 +18,7 @@ from metakernel import ExceptionWrapper, Magic
 
 from .protocol import BoardError, ProtocolError
 from .services.connection import NotConnected
+from .services.filesystem import BoardFileError
 from .transport import TransportError
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -31,7 +32,7 @@ class MagicError(Exception):
 #: Errors whose message is already written for the user.
 USER_FACING_ERRORS: tuple[type[BaseException], ...] = (
     MagicError, TransportError, ProtocolError, BoardError, NotConnected, FileNotFoundError,
-    IsADirectoryError, PermissionError,
+    IsADirectoryError, PermissionError, BoardFileError,
 )
 
 
