@@ -38,7 +38,6 @@ from .esp_loader import SYNC, LoaderEngine
 from .nor_flash import NorFlash
 
 MODES = ("download", "stub", "app", "silent")
-_SLIP_END, _SLIP_ESC = 0xC0, 0xDB
 _POLL_INTERVAL = 0.02
 _ESP32_DOWNLOAD_LOG = (b"ets Jun  8 2016 00:22:57\r\n\r\n"
                        b"rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\n"
@@ -55,29 +54,27 @@ class SlipDecoder:
     """Collects SLIP frames from a byte stream; bytes outside frames are dropped."""
 
     def __init__(self) -> None:
-        self._frame: bytearray | None = None
-        self._escaped = False
+        self._pending: bytearray | None = None  # inside a frame since its opening 0xC0
 
     def reset(self) -> None:
-        self._frame, self._escaped = None, False
+        self._pending = None
 
     def feed(self, data: bytes) -> list[bytes]:
         frames = []
-        for byte in data:
-            if byte == _SLIP_END:
-                if self._frame:
-                    frames.append(bytes(self._frame))
-                self._frame, self._escaped = bytearray(), False
-            elif self._frame is None:
-                continue
-            elif self._escaped:
-                self._frame.append({0xDC: 0xC0, 0xDD: 0xDB}.get(byte, byte))
-                self._escaped = False
-            elif byte == _SLIP_ESC:
-                self._escaped = True
-            else:
-                self._frame.append(byte)
+        pieces = data.split(b"\xc0")
+        if self._pending is not None:
+            self._pending += pieces[0]
+        for piece in pieces[1:]:  # each 0xC0 ends the frame in progress and opens the next
+            if self._pending:
+                frames.append(_unescape(bytes(self._pending)))
+            self._pending = bytearray(piece)
         return frames
+
+
+def _unescape(frame: bytes) -> bytes:
+    # Every 0xDB starts an escape, so "DB DC" can be replaced first without mistaking
+    # the tail of an escaped 0xDB ("DB DD") for one.
+    return frame.replace(b"\xdb\xdc", b"\xc0").replace(b"\xdb\xdd", b"\xdb")
 
 
 class _Pacer:

@@ -11,7 +11,7 @@ import pytest
 from esptool.cmds import attach_flash, detect_chip, read_flash, reset_chip, run_stub, write_flash
 
 from testbeds.esp_images import make_image
-from testbeds.esp_simulator import EspSimulator
+from testbeds.esp_simulator import EspSimulator, SlipDecoder, slip_encode
 from testbeds.nor_flash import NorFlash
 
 PAYLOAD = random.Random(6).randbytes(64 * 1024)
@@ -48,6 +48,16 @@ def test_nor_flash_refuses_access_past_the_end():
     nor = NorFlash(0x2000)
     with pytest.raises(IndexError):
         nor.program(0x1FFF, b"ab")
+
+
+def test_slip_frames_survive_escapes_split_across_reads():
+    payloads = [b"\xc0\xdb\xdb\xdc\xdd" + PAYLOAD[:n] for n in (0, 1, 100, 3000)]
+    stream = b"boot noise" + b"".join(slip_encode(payload) for payload in payloads)
+    decoder = SlipDecoder()
+    frames = []
+    for start in range(0, len(stream), 7):
+        frames += decoder.feed(stream[start:start + 7])
+    assert frames == payloads
 
 
 # --- chip detection -------------------------------------------------------------------------
