@@ -65,8 +65,8 @@ class BoardBridge:
 
     def close(self) -> None:
         self._running = False
+        self._pump.join(timeout=2)  # before closing: the pump may be reading
         self.board.close()
-        self._pump.join(timeout=2)
 
 
 class LocalServer(abc.ABC):

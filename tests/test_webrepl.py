@@ -2,7 +2,6 @@
 virtual board (testbeds/webrepl_server.py), on 127.0.0.1 only."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 from conftest import require_testbed
 from kernel_driver import CellResult, KernelSession
+from network_link_checks import check_drop_ends_the_cell_and_reconnecting_works, check_interrupt_stops_a_loop
 
 from metakernel_micropython.transport import LinkClosed, TransportError
 from metakernel_micropython.transport.virtual_board import unavailable_reason
@@ -47,6 +47,11 @@ def test_connect_prints_the_board_and_cells_run(kernel: KernelSession, webrepl_s
     assert kernel.run("6 * 7").result == "42"
     failed = kernel.run("1 / 0")
     assert failed.error["ename"] == "ZeroDivisionError"
+    kernel.run("forgotten = 1")
+    rebooted = kernel.run("%reboot", timeout=120)
+    assert rebooted.status == "ok", rebooted.error_text
+    assert "MicroPython" in rebooted.stdout
+    assert kernel.run("'forgotten' in globals()").result == "False"
 
 
 def test_wrong_password_is_access_denied_and_leaves_no_connection(
@@ -71,6 +76,11 @@ def test_password_from_the_environment(board_dir: Path, webrepl_server: WebReplS
         assert result.status == "ok", result.error_text
         assert shows_no_password(result)
         assert session.run("'env' + 'ok'").result == "'envok'"
+        # A board refuses a second WebREPL client: connecting again must close the first.
+        again = session.run(f"%websocketconnect {webrepl_server.url}")
+        assert again.status == "ok", again.error_text
+        assert webrepl_server.connections_accepted == 2
+        assert session.run("3 + 4").result == "7"
     finally:
         session.close()
 
@@ -93,68 +103,29 @@ def test_password_prompt_is_not_echoed(kernel: KernelSession, webrepl_server: We
     assert kernel.run("'prompted'").result == "'prompted'"
 
 
-def test_without_password_or_prompt_the_error_says_how(kernel: KernelSession, webrepl_server: WebReplServer,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    result = kernel.run(f"%websocketconnect {webrepl_server.url}")  # this client allows no input
-    assert result.status == "error"
-    assert "--password" in result.error_text and "MICROPYTHON_WEBREPL_PASSWORD" in result.error_text
-    assert "Traceback" not in result.error_text
-
-
 def test_interrupt_stops_a_loop_over_webrepl(webrepl_kernel: KernelSession) -> None:
-    timer = threading.Timer(1.5, webrepl_kernel.interrupt)
-    timer.start()
-    result = webrepl_kernel.run("while True:\n    pass", timeout=60)
-    timer.join()
-    assert result.error["ename"] == "KeyboardInterrupt"
-    assert webrepl_kernel.run("print('after')").stdout == "after\n"
-
-
-def test_reboot_over_webrepl(webrepl_kernel: KernelSession) -> None:
-    webrepl_kernel.run("forgotten = 1")
-    result = webrepl_kernel.run("%reboot", timeout=120)
-    assert result.status == "ok", result.error_text
-    assert "MicroPython" in result.stdout
-    assert webrepl_kernel.run("'forgotten' in globals()").result == "False"
+    check_interrupt_stops_a_loop(webrepl_kernel)
 
 
 def test_drop_ends_the_running_cell_and_connecting_again_works(
         webrepl_kernel: KernelSession, webrepl_server: WebReplServer) -> None:
-    timer = threading.Timer(1.5, webrepl_server.drop_clients)
-    timer.start()
-    result = webrepl_kernel.run("import time\nfor n in range(600):\n    print(n)\n    time.sleep(0.1)", timeout=60)
-    timer.join()
-    assert result.status == "error"
-    assert "WebREPL connection" in result.error_text and "is gone" in result.error_text
-    assert "0\n1\n" in result.stdout  # what came before the drop was shown
-    assert webrepl_kernel.run("1 + 1").status == "error"  # no board until reconnected
-    again = webrepl_kernel.run(f"%websocketconnect {webrepl_server.url} --password {PASSWORD}")
-    assert again.status == "ok", again.error_text
-    assert webrepl_kernel.run("2 + 3").result == "5"
+    check_drop_ends_the_cell_and_reconnecting_works(
+        webrepl_kernel, webrepl_server.drop_clients, f"The WebREPL connection to {webrepl_server.url} is gone",
+        f"%websocketconnect {webrepl_server.url} --password {PASSWORD}")
 
 
-def test_connecting_again_while_connected_replaces_the_connection(
-        webrepl_kernel: KernelSession, webrepl_server: WebReplServer) -> None:
-    # A board refuses a second WebREPL client, so the first must be closed first.
-    again = webrepl_kernel.run(f"%websocketconnect {webrepl_server.url} --password {PASSWORD}")
-    assert again.status == "ok", again.error_text
-    assert webrepl_server.connections_accepted == 2
-    assert webrepl_kernel.run("3 + 4").result == "7"
-
-
-@pytest.mark.parametrize("address, message", [
-    ("ftp://host/", "Not a WebREPL address"),
-    ("ws://127.0.0.1:1/", "Nothing answers at ws://127.0.0.1:1/"),
-])
-def test_bad_addresses_give_one_line(kernel: KernelSession, address: str, message: str) -> None:
-    result = kernel.run(f"%websocketconnect {address} --password {PASSWORD}")
-    assert result.status == "error"
-    assert message in result.error_text
-    assert len(result.error_text.strip().splitlines()) == 1
-    assert PASSWORD not in result.error_text
-
-
-def test_help_names_the_password_variable(kernel: KernelSession) -> None:
+def test_mistakes_give_one_line_and_help_says_how(kernel: KernelSession) -> None:
+    for cell, message in [
+        ("%websocketconnect ftp://host/ --password x", "Not a WebREPL address: 'ftp://host/'"),
+        (f"%websocketconnect ws://127.0.0.1:1/ --password {PASSWORD}", "Nothing answers at ws://127.0.0.1:1/"),
+        # No --password, no variable, and this client allows no input prompt:
+        ("%websocketconnect ws://127.0.0.1:1/", "give --password, or set MICROPYTHON_WEBREPL_PASSWORD"),
+    ]:
+        result = kernel.run(cell)
+        assert result.status == "error"
+        assert message in result.error_text
+        assert len(result.error_text.strip().splitlines()) == 1, result.error_text
+        assert PASSWORD not in result.error_text
     text = kernel.run("%help %websocketconnect").help_text
     assert text.lstrip().startswith("%websocketconnect [URL] [--password PW]")
     assert "MICROPYTHON_WEBREPL_PASSWORD" in text and "Examples:" in text

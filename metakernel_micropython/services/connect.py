@@ -5,8 +5,10 @@ Each function returns a line for the user: where the board is and what firmware 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 
-from ..transport import Transport
+from ..transport import LinkClosed, Transport
 from ..transport.serial_link import SerialTransport
 from ..transport.socket_link import SocketTransport
 from ..transport.virtual_board import VirtualBoardTransport
@@ -14,6 +16,9 @@ from ..transport.webrepl_link import WebReplTransport
 from .connection import ConnectionManager, remember_serial_port
 
 DEFAULT_BAUD = 115200
+#: A bridge or a board's WebREPL serves one client and notices a closed one only after a
+#: moment; until then it refuses the next (closes it at once). Try again for this long.
+BUSY_RETRY_SECONDS = 3.0
 
 
 def adopt(manager: ConnectionManager, transport: Transport, raw: bool = False) -> str:
@@ -36,12 +41,23 @@ def connect_virtual_board(manager: ConnectionManager, directory: str | os.PathLi
 
 
 def connect_socket(manager: ConnectionManager, host: str, port: int, raw: bool = False) -> str:
-    # Bridges (ser2net, ESP-Link) serve one client at a time: leave first, as for WebREPL.
-    manager.disconnect()
-    return adopt(manager, SocketTransport(host, port), raw)
+    return _adopt_single_client_link(manager, lambda: SocketTransport(host, port), raw)
 
 
 def connect_webrepl(manager: ConnectionManager, url: str, password: str) -> str:
-    # A board takes one WebREPL client at a time and refuses a second: leave first.
+    return _adopt_single_client_link(manager, lambda: WebReplTransport(url, password))
+
+
+def _adopt_single_client_link(manager: ConnectionManager, open_link: Callable[[], Transport],
+                              raw: bool = False) -> str:
+    """Links that serve one client at a time (WebREPL, ser2net, ESP-Link): leave the current
+    connection first, and try again while the other end still refuses because of it."""
     manager.disconnect()
-    return adopt(manager, WebReplTransport(url, password))
+    deadline = time.monotonic() + BUSY_RETRY_SECONDS
+    while True:
+        try:
+            return adopt(manager, open_link(), raw)
+        except LinkClosed:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -85,7 +85,7 @@ class WebReplTransport(Transport):
         self._receiver.start()
         try:
             self._log_in(password)
-        except TransportError:
+        except TransportError:  # LinkClosed included
             self.close()
             raise
 
@@ -124,8 +124,8 @@ class WebReplTransport(Transport):
                     del self._repl_bytes[:position + len(answer)]
                     return answer
                 if self._gone_reason is not None:
-                    raise TransportError(f"The WebREPL at {self.url} closed the connection before "
-                                         f"{expected} ({self._gone_reason}).")
+                    raise LinkClosed(f"The WebREPL at {self.url} closed the connection before "
+                                     f"{expected} ({self._gone_reason}).")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TransportError(f"{self.url} did not answer like a WebREPL (no {expected}).")
