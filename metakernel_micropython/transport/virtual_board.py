@@ -80,6 +80,11 @@ class VirtualBoardTransport(Transport):
     def pid(self) -> int:
         return self._process.pid if self._process else -1
 
+    def fileno(self) -> int:
+        """The pty to wait on with select(); it changes when the interpreter restarts,
+        which happens inside read(), so only the thread that reads may wait on it."""
+        return self._master_fd
+
     def _start(self) -> None:
         master_fd, slave_fd = os.openpty()
         # Raw mode on the pty itself: no echo, no CR/LF translation, and no ISIG, so
