@@ -28,7 +28,8 @@ def tcp_kernel(kernel: KernelSession, tcp_server: TcpBoardServer) -> KernelSessi
     return kernel
 
 
-def test_connect_prints_the_board_and_cells_run(kernel: KernelSession, tcp_server: TcpBoardServer) -> None:
+def test_connect_prints_the_board_and_cells_and_file_magics_run(
+        kernel: KernelSession, tcp_server: TcpBoardServer, tmp_path: Path) -> None:
     connected = kernel.run(f"%socketconnect 127.0.0.1 {tcp_server.port}")
     assert connected.status == "ok", connected.error_text
     assert f"Connected to tcp://127.0.0.1:{tcp_server.port}: MicroPython" in connected.stdout
@@ -36,6 +37,12 @@ def test_connect_prints_the_board_and_cells_run(kernel: KernelSession, tcp_serve
     assert kernel.run("[n * n for n in range(4)]").result == "[0, 1, 4, 9]"
     assert kernel.run("import os\nopen('made_here.txt', 'w').write('x')").status == "ok"
     assert (tcp_server.directory / "made_here.txt").read_text() == "x"
+    data = bytes(range(256)) * 8  # Ctrl-C and every other byte, through the REPL
+    (tmp_path / "all.bin").write_bytes(data)
+    assert kernel.run(f"%sendtofile -b --source {tmp_path / 'all.bin'} all.bin").status == "ok"
+    assert (tcp_server.directory / "all.bin").read_bytes() == data
+    assert kernel.run(f"%fetchfile all.bin {tmp_path / 'back.bin'}").status == "ok"
+    assert (tmp_path / "back.bin").read_bytes() == data
     # A bridge serves one client: connecting again must close the first connection.
     again = kernel.run(f"%socketconnect 127.0.0.1 {tcp_server.port}")
     assert again.status == "ok", again.error_text

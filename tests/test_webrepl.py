@@ -2,6 +2,7 @@
 virtual board (testbeds/webrepl_server.py), on 127.0.0.1 only."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,25 @@ def test_mistakes_give_one_line_and_help_says_how(kernel: KernelSession) -> None
     text = kernel.run("%help %websocketconnect").help_text
     assert text.lstrip().startswith("%websocketconnect [URL] [--password PW]")
     assert "MICROPYTHON_WEBREPL_PASSWORD" in text and "Examples:" in text
+
+
+def test_file_magics_round_trip_all_byte_values_over_the_binary_protocol(
+        webrepl_kernel: KernelSession, webrepl_server: WebReplServer, tmp_path: Path) -> None:
+    data = bytes(range(256)) * 64 + os.urandom(3000)
+    source, copy = tmp_path / "all_bytes.bin", tmp_path / "copy.bin"
+    source.write_bytes(data)
+    sent = webrepl_kernel.run(f"%sendtofile -b --source {source} data/all_bytes.bin -d")
+    assert sent.status == "ok", sent.error_text
+    assert (webrepl_server.directory / "data" / "all_bytes.bin").read_bytes() == data
+    assert webrepl_server.file_requests == 1  # the bytes went as a WebREPL put, not through the REPL
+    assert [path.name for path in (webrepl_server.directory / "data").iterdir()] == ["all_bytes.bin"]
+    fetched = webrepl_kernel.run(f"%fetchfile data/all_bytes.bin {copy}")
+    assert fetched.status == "ok", fetched.error_text
+    assert copy.read_bytes() == data
+    assert webrepl_server.file_requests == 2
+    missing = webrepl_kernel.run("%fetchfile no_such_file.txt")
+    assert missing.status == "error" and "no_such_file.txt" in missing.error_text
+    assert webrepl_kernel.run("'still' + ' connected'").result == "'still connected'"
 
 
 # -- the binary file protocol, straight through the transport (the file magics use it) -------
