@@ -25,16 +25,8 @@ from .services.connection import ConnectionManager, NotConnected
 from .transport import LinkClosed, TransportError
 
 MAGICS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "magics")
-
-
-class BoardValue:
-    """A value from the board, shown as the repr the board printed."""
-
-    def __init__(self, board_repr: str) -> None:
-        self.board_repr = board_repr
-
-    def __repr__(self) -> str:
-        return self.board_repr
+#: A magic name with dashes inside, like mpy-cross (a method `line_mpy-cross` set with setattr).
+DASHED_MAGIC_NAME = r"[^\d\W][\w.]*(?:-[^\d\W][\w.]*)+"
 
 
 class MicroPythonKernel(MetaKernel):
@@ -63,6 +55,8 @@ class MicroPythonKernel(MetaKernel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.connection = ConnectionManager()
         super().__init__(*args, **kwargs)
+        # metakernel's parser ends a magic's name at a dash; ours may have one (%mpy-cross).
+        self.parser.magic_regex = DASHED_MAGIC_NAME + "|" + self.parser.magic_regex
 
     # -- magics ----------------------------------------------------------------------
     def reload_magics(self) -> None:
@@ -114,7 +108,8 @@ class MicroPythonKernel(MetaKernel):
         value = splitter.finish()
         if result.stderr:
             return self._board_exception(result.stderr)
-        return BoardValue(value) if value is not None else None
+        # A ready MIME bundle: metakernel sends it as Out[n] without running IPython's formatters.
+        return {"text/plain": value} if value is not None else None
 
     def _board_for_cell(self) -> Board:
         if self.connection.board is None and self.connection.raw_link is None:
