@@ -1,17 +1,19 @@
 """A connected board: a transport and its raw REPL engine, with the queries every layer uses."""
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 from ..protocol import RawRepl, RunResult
 from ..protocol.raw_repl import OutputHandler
 from ..transport import Transport
+from .board_values import parse_value, value_code
 
+# Prints the banner without its "MicroPython " start: that text in the middle of a run is how
+# the protocol recognises a board that rebooted.
 _DESCRIBE = (
     "import sys\n"
-    "try:\n import os;u=os.uname();print('MicroPython %s; %s' % (u.version, u.machine))\n"
-    "except Exception:\n print('MicroPython %s; %s' % ('.'.join(str(n) for n in sys.implementation.version[:3]), sys.platform))\n"
+    "try:\n import os;u=os.uname();print('%s; %s' % (u.version, u.machine))\n"
+    "except Exception:\n print('%s; %s' % ('.'.join(str(n) for n in sys.implementation.version[:3]), sys.platform))\n"
 )
 
 
@@ -37,13 +39,14 @@ class Board:
         return self.repl.exec_capture(code)
 
     def eval(self, expression: str) -> Any:
-        """The value of a board expression, carried as its repr (never evaluated as code here)."""
-        text = self.exec_capture(f"print(repr({expression}))").decode().strip()
-        return ast.literal_eval(text)
+        """The value of a board expression, carried as its repr (never evaluated as code here).
+
+        Raises NotPlainData (a ValueError) when the value has no literal form."""
+        return parse_value(self.exec_capture(value_code(expression)).decode(errors="replace"))
 
     def firmware_banner(self) -> str:
         """A banner like the board prints at boot: "MicroPython v1.22.0 on 2023-12-27; ESP32 module"."""
-        return self.exec_capture(_DESCRIBE).decode(errors="replace").strip()
+        return "MicroPython " + self.exec_capture(_DESCRIBE).decode(errors="replace").strip()
 
     def soft_reboot(self) -> str:
         self.repl.soft_reboot()
