@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyter_client.manager import KernelManager
 from conftest import require_testbed
 from kernel_driver import CellResult, KernelSession
 from network_link_checks import check_drop_ends_the_cell_and_reconnecting_works, check_interrupt_stops_a_loop
@@ -102,6 +103,29 @@ def test_password_prompt_is_not_echoed(kernel: KernelSession, webrepl_server: We
     assert webrepl_server.url in prompts[0]["prompt"]
     assert PASSWORD not in repr(outputs)
     assert kernel.run("'prompted'").result == "'prompted'"
+
+
+def test_passwords_stay_out_of_the_kernel_log_even_when_debugging(
+        webrepl_server: WebReplServer, tmp_path: Path) -> None:
+    log_path = tmp_path / "kernel.log"
+    with open(log_path, "w") as log:
+        manager = KernelManager(kernel_name="micropython")
+        manager.start_kernel(stdout=log, stderr=log, extra_arguments=["--debug"])
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        for typed, status in [("wrong-pw1", "error"), (PASSWORD, "ok")]:
+            reply = client.execute_interactive(
+                f"%websocketconnect {webrepl_server.url}", allow_stdin=True, timeout=60,
+                stdin_hook=lambda _message, typed=typed: client.input(typed), output_hook=lambda _message: None)
+            assert reply["content"]["status"] == status
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    logged = log_path.read_text()
+    assert "websocketconnect" in logged  # the log is real, and debug level
+    assert "wrong-pw1" not in logged and PASSWORD not in logged
 
 
 def test_interrupt_stops_a_loop_over_webrepl(webrepl_kernel: KernelSession) -> None:
