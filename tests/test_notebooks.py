@@ -1,0 +1,83 @@
+"""Issue 7: the learner notebooks in notebooks/ run top to bottom on the testbeds (nbclient).
+
+Cells tagged `hardware-only` need a real board and are left out. A cell tagged
+`testbed-connect` is the notebook's connect cell: the test puts the testbed's own connect
+line there (the micro:bit under QEMU has no USB id to be found by). `raises-exception`
+cells show an error on purpose (nbclient's own tag).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import require_testbed
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+HARDWARE_ONLY = "hardware-only"
+TESTBED_CONNECT = "testbed-connect"
+
+
+def _tags(cell: Any) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def run_notebook(name: str, workdir: Path, connect: str | None = None,
+                 replacements: dict[str, str] | None = None, timeout: int = 120) -> nbformat.NotebookNode:
+    """Execute notebooks/`name` in `workdir` as a learner would; any unexpected error fails."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    notebook.cells = [cell for cell in notebook.cells if HARDWARE_ONLY not in _tags(cell)]
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if TESTBED_CONNECT in _tags(cell) and connect is not None:
+            cell.source = connect
+        for text, replacement in (replacements or {}).items():
+            cell.source = cell.source.replace(text, replacement)
+    client = NotebookClient(notebook, kernel_name="micropython", timeout=timeout,
+                            resources={"metadata": {"path": str(workdir)}})
+    client.execute()
+    return notebook
+
+
+def output_text(notebook: nbformat.NotebookNode) -> str:
+    """Everything a learner sees below the cells, as text."""
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            parts.append(output.get("data", {}).get("text/plain", ""))
+            parts.append("\n".join(output.get("traceback", [])))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def virtual_board_ready() -> None:
+    from metakernel_micropython.transport.virtual_board import unavailable_reason
+    require_testbed(unavailable_reason())
+
+
+def test_every_notebook_is_for_this_kernel_and_marks_its_hardware_cells() -> None:
+    names = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
+    assert names, "no notebooks"
+    for name in names:
+        notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+        nbformat.validate(notebook)
+        assert notebook.metadata.kernelspec.name == "micropython", name
+        assert all(not cell.get("outputs") for cell in notebook.cells), f"{name} is saved with outputs"
+        assert sum(TESTBED_CONNECT in _tags(cell) for cell in notebook.cells) <= 1, name
+
+
+def test_first_steps_on_the_virtual_board(virtual_board_ready: None, tmp_path: Path) -> None:
+    notebook = run_notebook("00-first-steps.ipynb", tmp_path)
+    text = output_text(notebook)
+    assert "Hello from MicroPython!" in text
+    assert "1024" in text, text
+    assert "Hello, Ada 2" in text and "tick 2" in text
+    assert "IndexError" in text  # the mistake made on purpose
+    assert "%virtualboard" in text  # %lsmagic lists our magics
