@@ -63,12 +63,35 @@ def argument(*names: str, **settings: Any) -> tuple[tuple[str, ...], dict[str, A
     return names, settings
 
 
-def arguments(*declared: tuple[tuple[str, ...], dict[str, Any]]) -> Callable[[_F], _F]:
-    """Declare a magic's options; the magic then receives an argparse Namespace."""
+def arguments(*declared: tuple[tuple[str, ...], dict[str, Any]], verbatim_tail: bool = False) -> Callable[[_F], _F]:
+    """Declare a magic's options; the magic then receives an argparse Namespace.
+
+    With `verbatim_tail` the last positional argument receives the rest of the line after the
+    options exactly as typed, quotes and backslashes included: for Python expressions and literals.
+    """
     def decorate(func: _F) -> _F:
         func.magic_arguments = declared  # type: ignore[attr-defined]
+        func.verbatim_tail = verbatim_tail  # type: ignore[attr-defined]
         return func
     return decorate
+
+
+def _quote_verbatim_tail(text: str, parser: argparse.ArgumentParser) -> str:
+    """`text` with its leading options left as they are and everything after them quoted as one word."""
+    takes_value = {option for action in parser._actions if action.nargs != 0 for option in action.option_strings}
+    text = text.strip()
+    options_end = 0
+    expect_value = False
+    for token in re.finditer(r"\S+", text):
+        word = token.group()
+        if not expect_value and not word.startswith("-"):
+            break
+        options_end = token.end()
+        if word == "--":
+            break
+        expect_value = not expect_value and word in takes_value  # `--timeout 2`, not `--timeout=2`
+    tail = text[options_end:].strip()
+    return text[:options_end] + (" " + shlex.quote(tail) if tail else "")
 
 
 def usage_line(doc: str | None) -> str:
@@ -97,7 +120,10 @@ class BoardMagic(Magic):
         for names, settings in getattr(func, "magic_arguments", ()):
             parser.add_argument(*names, **settings)
         try:
-            words = shlex.split(args if isinstance(args, str) else " ".join(args))
+            text = args if isinstance(args, str) else " ".join(args)
+            if getattr(func, "verbatim_tail", False):
+                text = _quote_verbatim_tail(text, parser)
+            words = shlex.split(text)
             if "-h" in words or "--help" in words:
                 self.kernel.Print(self.get_help(mtype, name))
                 self.evaluate = False

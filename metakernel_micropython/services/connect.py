@@ -31,9 +31,17 @@ def adopt(manager: ConnectionManager, transport: Transport, raw: bool = False) -
 
 
 def connect_serial(manager: ConnectionManager, port: str, baudrate: int = DEFAULT_BAUD, raw: bool = False) -> str:
+    if _holds_serial_port(manager, port):
+        # The kernel's own link (e.g. one opened with --raw) locks the port: release it first.
+        manager.disconnect()
     description = adopt(manager, SerialTransport(port, baudrate), raw)
     remember_serial_port(port, baudrate)
     return description
+
+
+def _holds_serial_port(manager: ConnectionManager, port: str) -> bool:
+    link = manager.raw_link or (manager.board.transport if manager.board else None)
+    return isinstance(link, SerialTransport) and link.port_name == port
 
 
 def connect_virtual_board(manager: ConnectionManager, directory: str | os.PathLike[str] | None = None) -> str:

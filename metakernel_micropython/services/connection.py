@@ -79,8 +79,9 @@ class ConnectionManager:
     def require_board(self) -> Board:
         if self.board is None:
             if self.raw_link is not None:
-                raise NotConnected("The link is open in raw mode (--raw): use %writebytes and %readbytes, "
-                                   "or connect again without --raw to run cells.")
+                raise NotConnected(f"The link to {self.raw_link.description} is open raw (--raw): no REPL "
+                                   "runs cells on it. To enter the REPL, connect again without --raw "
+                                   "(e.g. %serialconnect --port PORT); %writebytes and %readbytes work as is.")
             raise NotConnected(how_to_connect())
         return self.board
 
