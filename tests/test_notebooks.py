@@ -81,3 +81,11 @@ def test_first_steps_on_the_virtual_board(virtual_board_ready: None, tmp_path: P
     assert "Hello, Ada 2" in text and "tick 2" in text
     assert "IndexError" in text  # the mistake made on purpose
     assert "%virtualboard" in text  # %lsmagic lists our magics
+
+
+def test_microbit_notebook_on_the_microbit_under_qemu(microbit: Any, tmp_path: Path) -> None:
+    notebook = run_notebook("05-microbit.ipynb", tmp_path, connect=f"%serialconnect --port {microbit.port}")
+    text = output_text(notebook)
+    assert "micro:bit" in text  # the banner
+    assert "no press" in text and "x=" in text
+    assert "['notes.txt']" in text and "15 bytes" in text
