@@ -10,6 +10,8 @@ import time
 import uuid
 from typing import Any
 
+from .widgets import widget_bundle
+
 try:
     import ipywidgets
 except ImportError:  # widgets are optional: the text line still works
@@ -90,9 +92,6 @@ class TransferProgress:
 
     def _send(self, message_type: str) -> None:
         self._text_sent_at = time.monotonic()
-        data: dict[str, Any] = {"text/plain": self._text()}
-        if self._bar is not None:
-            data["application/vnd.jupyter.widget-view+json"] = {
-                "version_major": 2, "version_minor": 0, "model_id": self._bar.model_id}
+        data = widget_bundle(self._bar, self._text()) if self._bar is not None else {"text/plain": self._text()}
         self.kernel.send_response(self.kernel.iopub_socket, message_type,
                                   {"data": data, "metadata": {}, "transient": {"display_id": self.display_id}})

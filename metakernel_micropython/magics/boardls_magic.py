@@ -13,8 +13,8 @@ class BoardListMagic(BoardMagic):
         """
         %ls [-r] [-l] [PATH] - list the files on the board
 
-        Lists the board directory PATH (default: the board's current directory), directories
-        first and marked with '/'. -l adds sizes in bytes and a total, -r walks subdirectories.
+        Lists the board directory PATH (default: the board's current directory), sorted,
+        directories marked with '/'. -l adds sizes in bytes and a total, -r walks subdirectories.
         (This kernel's %ls lists the board: for the files on this computer use %%shell ls.)
 
         Examples:

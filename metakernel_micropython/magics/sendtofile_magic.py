@@ -67,8 +67,8 @@ class SendToFileMagic(BoardMagic):
 
     def _planned(self, files, source, destination):
         """(content, board path) pairs: the cell's text, or the files under `source`."""
-        if source is None:
-            return [(self.code.encode(), destination)]
+        if source is None:  # Jupyter strips the cell's last line end: a text file gets it back
+            return [(self.code.rstrip("\n").encode() + b"\n" if self.code.strip() else b"", destination)]
         into_directory = destination is not None and files.is_directory(destination)
         return [(path.read_bytes(), board_path)
                 for path, board_path in plan_sends(source, destination, into_directory)]

@@ -177,7 +177,7 @@ class BoardFileSystem:
         return found is not None and found.is_directory
 
     def list(self, path: str, recursive: bool = False) -> list[BoardEntry]:
-        """What is in the directory `path` (or the one file `path` is), sorted, directories first."""
+        """What is in the directory `path` (or the one file `path` is), sorted by path."""
         features = self.features
         if features.has_stat:
             found = self.describe(path)
@@ -190,7 +190,7 @@ class BoardFileSystem:
         code = board_scripts.list_directory(path, recursive, "ilistdir" in features.os_functions, features.has_stat)
         entries = [BoardEntry(*ast.literal_eval(line)) for line in self.run(code, path).decode().splitlines()
                    if line.strip()]
-        return sorted(entries, key=lambda entry: (not entry.is_directory, entry.path))
+        return sorted(entries, key=lambda entry: entry.path.split("/"))  # a directory's entries follow it
 
     def space(self, path: str = ".") -> tuple[int, int] | None:
         """(total, free) bytes of the file system that holds `path`, or None when the firmware cannot tell."""
