@@ -32,10 +32,11 @@ class WriteFileMagic(BoardMagic):
         if not path.parent.is_dir():
             raise MagicError(f"no folder {path.parent} on the host")
         existed = path.exists()
+        text = self.code if self.code.endswith("\n") or not self.code else self.code + "\n"
         with path.open("a" if args.append else "w", encoding="utf-8") as file:
-            file.write(self.code if self.code.endswith("\n") or not self.code else self.code + "\n")
+            file.write(text)
         verb = "Appended to" if args.append and existed else "Replaced" if existed else "Wrote"
-        self.kernel.Print(f"{verb} {path} ({len(self.code.encode())} bytes)")
+        self.kernel.Print(f"{verb} {path} ({len(text.encode())} bytes)")
         self.evaluate = args.execute
 
 
