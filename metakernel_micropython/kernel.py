@@ -15,9 +15,10 @@ from typing import Any
 from metakernel import ExceptionWrapper, Magic, MetaKernel
 
 from . import __version__
-from .cell_code import with_value_display
+from .cell_code import with_value_display, without_comments
 from .completion import complete, describe
-from .output_stream import OutputSplitter
+from .output_stream import OutputSplitter, mark_board_lines
+from .output_throttle import OutputThrottle
 from .protocol import BoardRebooted, ProtocolError
 from .protocol.board_errors import BoardError
 from .services.board import Board
@@ -94,17 +95,20 @@ class MicroPythonKernel(MetaKernel):
             board = self._board_for_cell()
         except (NotConnected, TransportError, ProtocolError) as error:
             return _error(type(error).__name__, str(error))
-        self._show_unsolicited_output(board)
-        splitter = OutputSplitter(self.Write)
+        throttle = OutputThrottle(self.Write)
+        splitter = OutputSplitter(throttle.write, on_finish=throttle.finish)
         try:
+            self._show_unsolicited_output(board)
             with self._interrupts_go_to(board):
-                result = board.run(with_value_display(code), splitter.feed)
+                result = board.run(with_value_display(without_comments(code)), splitter.feed)
         except BoardRebooted as reboot:
             return self._after_reboot(board, splitter, reboot)
         except LinkClosed as gone:
             splitter.finish()
-            self.connection.disconnect()
-            return _error("LinkClosed", f"{gone} Reconnect with %serialconnect (or the magic you used).")
+            return _error("LinkClosed", self.connection.link_lost(str(gone)))
+        except ProtocolError as failure:  # e.g. a board that stopped answering mid-protocol
+            splitter.finish()
+            return _error(type(failure).__name__, str(failure))
         value = splitter.finish()
         if result.stderr:
             return self._board_exception(result.stderr)
@@ -122,10 +126,12 @@ class MicroPythonKernel(MetaKernel):
 
     def _show_unsolicited_output(self, board: Board) -> None:
         """Lines the board printed between cells (a reset banner, ESP-IDF logs): marked, apart."""
-        printed = board.repl.drain().decode(errors="replace").replace("\r\n", "\n").strip("\n")
-        if printed.strip():
-            marked = "\n".join(f"[board] {line}" for line in printed.split("\n"))
-            self.Error(f"The board printed between cells:\n{marked}")
+        printed, rebooted = board.repl.printed_between_runs()
+        if rebooted:
+            self.Error("The board rebooted since the last cell (its variables are gone):\n"
+                       + mark_board_lines(printed))
+        elif printed.strip():
+            self.Error(f"The board printed between cells:\n{mark_board_lines(printed)}")
 
     def _board_exception(self, stderr: bytes) -> ExceptionWrapper:
         error = BoardError(stderr.decode(errors="replace"))
@@ -133,14 +139,14 @@ class MicroPythonKernel(MetaKernel):
 
     def _after_reboot(self, board: Board, splitter: OutputSplitter, reboot: BoardRebooted) -> ExceptionWrapper:
         splitter.finish()
-        printed = reboot.printed.decode(errors="replace").replace("\r\n", "\n").strip()
+        printed = mark_board_lines(reboot.printed.rstrip().removesuffix(b">>>"))
         try:
             board.start()
             state = "The connection is ready for the next cell."
         except (ProtocolError, TransportError) as error:
             state = f"Could not get the board back: {error}"
         message = f"The board rebooted while the cell was running. {state}"
-        return ExceptionWrapper("BoardRebooted", message, [message, "The board printed:", printed])
+        return ExceptionWrapper("BoardRebooted", message, [message, "The board printed:", *printed.split("\n")])
 
     @contextlib.contextmanager
     def _interrupts_go_to(self, board: Board) -> Iterator[None]:

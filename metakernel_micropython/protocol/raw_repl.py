@@ -12,6 +12,7 @@ the raw REPL banner; the engine then falls back to writing plain raw mode in sma
 from __future__ import annotations
 
 import contextlib
+import re
 import struct
 import threading
 import time
@@ -24,10 +25,22 @@ from .board_errors import BoardError, BoardNotAnswering, BoardRebooted, Protocol
 RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 FRIENDLY_PROMPT = b">>> "
 #: Texts a board prints only when it (re)boots; seeing one in the middle of a run means reset.
-REBOOT_SIGNS = (b"MPY: soft reboot", b"rst:0x", b"ets Jun", b"ESP-ROM:")
+#: The last is the friendly REPL's boot banner ("MicroPython v1.9.2-34-gd64154c73 on
+#: 2017-09-01; micro:bit ..."), the only sign a board without a boot log (RP2040, micro:bit,
+#: the virtual board) gives after a hard reset.
+_REBOOT_LINE_STARTS = (b"MPY: soft reboot", b"rst:0x", b"ets Jun", b"ESP-ROM:", b"MicroPython ")
+# Only at the start of a line: the same words inside a line are output (os.uname().version
+# on a micro:bit reads "micro:bit v1.0.1 on ...; MicroPython v1.9.2 on 2017-09-01; ...").
+REBOOT_SIGN = re.compile(rb"(?:^|\n)(?:" + b"|".join(re.escape(start) for start in _REBOOT_LINE_STARTS[:-1])
+                         + rb"|MicroPython \S+ on \d{4}-\d\d-\d\d; )")
+#: How much of the previous chunk to keep, to see a reboot sign cut in two.
+REBOOT_SIGN_SPAN = 64
 #: Plain raw mode has no flow control: old boards need small writes with a pause between.
 PLAIN_RAW_CHUNK = 256
 PLAIN_RAW_PAUSE = 0.01
+#: Reading what a board prints outside a run stops after this long, keeping this much.
+DRAIN_AT_MOST = 2.0
+DRAIN_KEEP = 64 * 1024
 #: A Ctrl-C that lands before the code starts running can be lost; resend it for this long.
 INTERRUPT_RETRY_WINDOW = 1.0
 INTERRUPT_RETRY_EVERY = 0.25
@@ -82,15 +95,29 @@ class RawRepl:
                 raise BoardNotAnswering(bytes(received))
             received += self._read_some(min(0.05, remaining))
 
-    def drain(self, quiet_for: float = 0.0) -> bytes:
-        """Take whatever the board printed outside a run (boot banner, log lines)."""
+    def drain(self, quiet_for: float = 0.0, at_most: float = DRAIN_AT_MOST) -> bytes:
+        """Take whatever the board printed outside a run (boot banner, log lines), until it
+        has been quiet for `quiet_for`. A board that never stops printing (a loop in
+        main.py) ends it after `at_most` seconds; only the last DRAIN_KEEP bytes are kept."""
         received = bytearray(self._pending)
         self._pending.clear()
-        while True:
+        deadline = time.monotonic() + at_most
+        while time.monotonic() < deadline:
             chunk = self.transport.read(4096, quiet_for)
             if not chunk:
-                return bytes(received)
+                break
             received += chunk
+            del received[:-DRAIN_KEEP]
+        return bytes(received)
+
+    def printed_between_runs(self) -> tuple[bytes, bool]:
+        """What the board printed since the last run, and whether that shows it rebooted
+        (reset button, watchdog): then the next run enters the raw REPL again first."""
+        printed = self.drain()
+        rebooted = bool(REBOOT_SIGN.search(printed))
+        if rebooted:
+            self.in_raw_mode = False
+        return printed, rebooted
 
     # -- interrupts ------------------------------------------------------------------
     def request_interrupt(self) -> None:
@@ -276,12 +303,23 @@ class RawRepl:
                 and now - first < 3 * INTERRUPT_RETRY_WINDOW
                 and now - last > INTERRUPT_RETRY_EVERY)
 
+    def _reboot_seen(self, recent: bytes, unshown_stdout: bytes, on_stdout: OutputHandler) -> None:
+        """Raise BoardRebooted with what the board printed from its first boot line on;
+        the cell's own output before that still goes to `on_stdout`."""
+        self.in_raw_mode = False
+        sign_in_unshown = REBOOT_SIGN.search(unshown_stdout)
+        if sign_in_unshown and sign_in_unshown.start():
+            on_stdout(unshown_stdout[:sign_in_unshown.start()])
+        sign = REBOOT_SIGN.search(recent)
+        raise BoardRebooted(recent[sign.start() if sign else 0:] + self.drain(0.3))
+
     def _collect_run_output(self, on_stdout: OutputHandler) -> RunResult:
         run_started = time.monotonic()
         first_interrupt = last_interrupt = 0.0
         stderr = bytearray()
         section = 0  # 0: stdout, 1: stderr, 2: waiting for the prompt
         tail = b""  # the end of the previous chunk, to see reboot signs cut in two
+        held = b""  # stdout that may be the start of a boot banner: shown once it is not
         while True:
             now = time.monotonic()
             if self._interrupt_requested.is_set():
@@ -294,11 +332,13 @@ class RawRepl:
                 self.transport.send_interrupt()
             chunk = self._read_some(0.05)
             if not chunk:
+                if held:  # a banner arrives in one burst; a pause means it was the user's text
+                    on_stdout(held)
+                    held = b""
                 continue
-            if any(sign in tail + chunk for sign in REBOOT_SIGNS) and section < 2:
-                self.in_raw_mode = False
-                raise BoardRebooted(tail + chunk + self.drain(0.3))
-            tail = chunk[-32:]
+            if section < 2 and REBOOT_SIGN.search(tail + chunk):
+                self._reboot_seen(tail + chunk, held + chunk if section == 0 else b"", on_stdout)
+            tail = chunk[-REBOOT_SIGN_SPAN:]
             while chunk:
                 if section == 2:
                     if chunk.startswith(b">"):
@@ -309,9 +349,22 @@ class RawRepl:
                 end = chunk.find(b"\x04")
                 part, chunk = (chunk, b"") if end < 0 else (chunk[:end], chunk[end + 1:])
                 if section == 0:
-                    if part:
-                        on_stdout(part)
+                    part, held = held + part, b""
+                    shown = len(part) if end >= 0 else _unfinished_reboot_line_start(part)
+                    if shown:
+                        on_stdout(part[:shown])
+                    held = part[shown:]
                 else:
                     stderr += part
                 if end >= 0:
                     section += 1
+
+
+def _unfinished_reboot_line_start(data: bytes) -> int:
+    """Where the last, unfinished line of `data` starts if it may be the start of a reboot
+    sign (held back until the line shows whether it is one), else len(data)."""
+    line_start = data.rfind(b"\n") + 1
+    line = data[line_start:]
+    if 0 < len(line) <= 2 * REBOOT_SIGN_SPAN and any(start.startswith(line[:len(start)]) for start in _REBOOT_LINE_STARTS):
+        return line_start
+    return len(data)
