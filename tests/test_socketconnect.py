@@ -49,8 +49,11 @@ def test_connect_prints_the_board_and_cells_and_file_magics_run(
     assert tcp_server.connections_accepted == 2
 
 
-def test_interrupt_stops_a_loop_over_tcp(tcp_kernel: KernelSession) -> None:
+def test_interrupt_and_reboot_over_tcp(tcp_kernel: KernelSession) -> None:
     check_interrupt_stops_a_loop(tcp_kernel)
+    rebooted = tcp_kernel.run("%reboot", timeout=120)
+    assert rebooted.status == "ok", rebooted.error_text
+    assert "MicroPython" in rebooted.stdout
 
 
 def test_drop_ends_the_running_cell_and_connecting_again_works(

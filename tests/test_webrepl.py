@@ -15,7 +15,7 @@ from network_link_checks import check_drop_ends_the_cell_and_reconnecting_works,
 
 from metakernel_micropython.transport import LinkClosed, TransportError
 from metakernel_micropython.transport.virtual_board import unavailable_reason
-from metakernel_micropython.transport.webrepl_link import WebReplTransport
+from metakernel_micropython.transport.webrepl_link import WebReplTransport, normalise_url
 from testbeds.webrepl_server import WebReplServer
 
 PASSWORD = "s3cr3t-pw"  # at most 9 characters, as on a board
@@ -170,6 +170,10 @@ def test_file_magics_round_trip_all_byte_values_over_the_binary_protocol(
     assert fetched.status == "ok", fetched.error_text
     assert copy.read_bytes() == data
     assert webrepl_server.file_requests == 2
+    for cell in ["%mkdir logs", "%ls -l data", "%rm data/all_bytes.bin", "%df"]:
+        assert webrepl_kernel.run(cell).status == "ok", cell
+    assert (webrepl_server.directory / "logs").is_dir()
+    assert not (webrepl_server.directory / "data" / "all_bytes.bin").exists()
     missing = webrepl_kernel.run("%fetchfile no_such_file.txt")
     assert missing.status == "error" and "no_such_file.txt" in missing.error_text
     assert webrepl_kernel.run("'still' + ' connected'").result == "'still connected'"
@@ -208,3 +212,19 @@ def test_too_long_a_name_is_refused_before_sending(webrepl_server: WebReplServer
         link.put_file("short.txt", b"still fine")
     finally:
         link.close()
+
+
+@pytest.mark.parametrize("typed, url", [
+    ("192.168.4.1", "ws://192.168.4.1:8266/"),
+    ("esp32.local:8270", "ws://esp32.local:8270/"),
+    ("ws://10.0.0.7:8266/", "ws://10.0.0.7:8266/"),
+    ("wss://board.example/repl", "wss://board.example:8266/repl"),
+])
+def test_addresses_are_completed_to_webrepl_urls(typed: str, url: str) -> None:
+    assert normalise_url(typed) == url
+
+
+@pytest.mark.parametrize("typed", ["http://host/", "ws://", "ws://host:99999/", "ws://host:port/"])
+def test_addresses_that_are_not_webrepl_urls_are_refused(typed: str) -> None:
+    with pytest.raises(TransportError, match="Not a WebREPL address"):
+        normalise_url(typed)

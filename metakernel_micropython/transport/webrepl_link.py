@@ -175,7 +175,8 @@ class WebReplTransport(Transport):
         if self._gone_reason is not None:
             raise self._gone()
         try:
-            for start in range(0, max(len(data), 1), FRAME_SIZE):
+            # range() sends no frame for b"": an empty frame reads as end of stream on a board.
+            for start in range(0, len(data), FRAME_SIZE):
                 self._socket.send(data[start:start + FRAME_SIZE], opcode)
         except (websocket.WebSocketException, OSError) as error:
             self._mark_gone(_reason(error))
