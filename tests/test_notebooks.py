@@ -89,3 +89,13 @@ def test_microbit_notebook_on_the_microbit_under_qemu(microbit: Any, tmp_path: P
     assert "micro:bit" in text  # the banner
     assert "no press" in text and "x=" in text
     assert "['notes.txt']" in text and "15 bytes" in text
+
+
+def test_files_notebook_on_the_virtual_board(virtual_board_ready: None, tmp_path: Path) -> None:
+    notebook = run_notebook("01-files-on-the-board.ipynb", tmp_path)
+    text = output_text(notebook)
+    assert "Hello, Grace!" in text and "69.8" in text and "line 2" in text
+    assert (tmp_path / "board_files" / "lib" / "units.py").is_file()
+    assert (tmp_path / "copied_from_board.py").read_text().startswith("def hello(name):")
+    assert (tmp_path / "board_files" / "blink.py").read_text() == (tmp_path / "blink.py").read_text()
+    assert not (tmp_path / "board_files" / "log.txt").exists()
