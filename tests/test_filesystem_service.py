@@ -21,7 +21,7 @@ from metakernel_micropython.transport.virtual_board import VirtualBoardTransport
 
 EVERY_BYTE = bytes(range(256))
 
-#: A 32 KiB littlefs in the board's RAM, mounted at /small: a file system that can run full.
+#: A 32 KiB littlefs in the board's RAM, mounted at /small (once): a file system that can run full.
 MOUNT_SMALL_FILE_SYSTEM = """import os
 class RamDisk:
     def __init__(self, blocks):
@@ -34,9 +34,12 @@ class RamDisk:
         self.data[start:start + len(buffer)] = buffer
     def ioctl(self, operation, argument):
         return {4: len(self.data) // 512, 5: 512, 6: 0}.get(operation)
-disk = RamDisk(64)
-os.VfsLfs2.mkfs(disk)
-os.mount(os.VfsLfs2(disk), '/small')
+try:
+    small_disk  # mounted already, by an earlier cell
+except NameError:
+    small_disk = RamDisk(64)
+    os.VfsLfs2.mkfs(small_disk)
+    os.mount(os.VfsLfs2(small_disk), '/small')
 """
 
 
