@@ -164,6 +164,28 @@ def test_lost_link_leaves_the_old_file_and_the_temporary_goes_on_reconnect(tmp_p
         again.close()
 
 
+def test_links_with_their_own_file_protocol_carry_the_bytes(tmp_path: Path) -> None:
+    """Over WebREPL the bulk bytes go through its binary put/get; verify and rename stay ours."""
+    require_testbed(unavailable_reason())
+    from metakernel_micropython.transport import FileTransferLink
+    from metakernel_micropython.transport.webrepl_link import WebReplTransport
+    from testbeds.webrepl_server import WebReplServer
+
+    data = EVERY_BYTE * 40
+    with WebReplServer(tmp_path, password="secret") as server:
+        board = Board(WebReplTransport(server.url, "secret"))
+        board.start()
+        assert isinstance(board.transport, FileTransferLink)
+        files = file_system(board)
+        send_bytes(files, b"old", "data.bin")
+        assert send_bytes(files, data, "data.bin").unchanged is False
+        assert send_bytes(files, data, "data.bin").unchanged
+        assert (tmp_path / "data.bin").read_bytes() == data
+        assert fetch_bytes(files, "data.bin") == data
+        assert board_files_in(board) == ["data.bin"]
+        board.close()
+
+
 def test_plan_sends_mirrors_a_directory_tree(tmp_path: Path) -> None:
     (tmp_path / "web" / "css").mkdir(parents=True)
     (tmp_path / "web" / "index.html").write_text("<p>")
