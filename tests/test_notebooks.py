@@ -7,7 +7,6 @@ cells show an error on purpose (nbclient's own tag).
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from conftest import require_testbed
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 HARDWARE_ONLY = "hardware-only"
 TESTBED_CONNECT = "testbed-connect"
+WEBREPL_PASSWORD = "pw-4-test"
 
 
 def _tags(cell: Any) -> list[str]:
@@ -54,6 +54,18 @@ def output_text(notebook: nbformat.NotebookNode) -> str:
             parts.append(output.get("data", {}).get("text/plain", ""))
             parts.append("\n".join(output.get("traceback", [])))
     return "\n".join(parts)
+
+
+@pytest.fixture
+def webrepl_server(tmp_path: Path, virtual_board_ready: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A WebREPL server bridged to a virtual board; the kernel finds its password in the environment."""
+    from testbeds.webrepl_server import WebReplServer
+
+    board_dir = tmp_path / "webrepl_board"
+    board_dir.mkdir()
+    monkeypatch.setenv("MICROPYTHON_WEBREPL_PASSWORD", WEBREPL_PASSWORD)
+    with WebReplServer(board_dir, password=WEBREPL_PASSWORD) as server:
+        yield server
 
 
 @pytest.fixture
@@ -99,3 +111,12 @@ def test_files_notebook_on_the_virtual_board(virtual_board_ready: None, tmp_path
     assert (tmp_path / "copied_from_board.py").read_text().startswith("def hello(name):")
     assert (tmp_path / "board_files" / "blink.py").read_text() == (tmp_path / "blink.py").read_text()
     assert not (tmp_path / "board_files" / "log.txt").exists()
+
+
+def test_webrepl_notebook_against_the_webrepl_server(webrepl_server: Any, tmp_path: Path) -> None:
+    notebook = run_notebook("02-webrepl.ipynb", tmp_path, connect=f"%websocketconnect {webrepl_server.url}")
+    text = output_text(notebook)
+    assert "Hello over Wi-Fi from linux" in text and "5050" in text
+    assert "20.5\n21.0\n21.5" in text
+    assert webrepl_server.file_requests >= 2  # %sendtofile and %fetchfile went the binary way
+    assert WEBREPL_PASSWORD not in text
