@@ -89,7 +89,6 @@ class LoaderEngine:
     """ROM loader, then flasher stub, of one chip with one flash."""
 
     def __init__(self, chip: ChipModel, flash: NorFlash, link: FrameLink, mac: bytes,
-                 on_baud_change: Callable[[int], None] = lambda baud: None,
                  on_run_user_code: Callable[[], None] = lambda: None) -> None:
         self.chip = chip
         self.flash = flash
@@ -97,7 +96,6 @@ class LoaderEngine:
         self.stub = False
         self.baud = 115200
         self.flash_written = False  # anything programmed or erased since power-on
-        self._on_baud_change = on_baud_change
         self._on_run_user_code = on_run_user_code
         self._registers: dict[int, int] = dict(chip.fixed_registers)
         self._registers.update(chip.mac_registers(mac))
@@ -250,9 +248,8 @@ class LoaderEngine:
     def _change_baud(self, data: bytes, _check: int):
         new_baud, _old = struct.unpack("<II", data)
 
-        def switch() -> None:
+        def switch() -> None:  # after the reply, which still goes out at the old rate
             self.baud = new_baud
-            self._on_baud_change(new_baud)
 
         return 0, b"", switch
 

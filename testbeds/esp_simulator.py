@@ -37,7 +37,6 @@ from .esp_firmware import Firmware, start_firmware
 from .esp_loader import SYNC, LoaderEngine
 from .nor_flash import NorFlash
 
-MODES = ("download", "stub", "app", "silent")
 _POLL_INTERVAL = 0.02
 _ESP32_DOWNLOAD_LOG = (b"ets Jun  8 2016 00:22:57\r\n\r\n"
                        b"rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\n"

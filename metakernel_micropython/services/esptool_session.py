@@ -16,14 +16,13 @@ from typing import Any, Callable
 import serial
 from esp_pylib.logger import EspLog, EspLogBase
 from esptool.cmds import attach_flash, detect_chip, reset_chip, run_stub
-from esptool.loader import ESPLoader
+from esptool.loader import DEFAULT_CONNECT_ATTEMPTS, ESPLoader
 from esptool.util import FatalError
 
 Progress = Callable[[str, int, int], None]
 
 _ESPTOOL_FAILURES = (FatalError, serial.SerialException, OSError)
 ROM_BAUD = 115200
-CONNECT_ATTEMPTS = 3
 
 
 class FlashError(Exception):
@@ -165,24 +164,23 @@ def esptool_session(port: str, *, baud: int, before: str = "auto", after: str = 
     if "://" not in port and not os.path.exists(port):
         raise FlashError(f"Port {port} does not exist: is the board plugged in?")
     before, after = resolve_reset_modes(port, before, after)
-    esp: ESPLoader | None = None
+    # Real boards get esptool's full round of reset strategies; without reset lines more
+    # attempts only delay the "hold BOOT" advice.
+    attempts = DEFAULT_CONNECT_ATTEMPTS if before == "default-reset" else 3
     try:
         log.enter_stage("connecting")
-        esp = detect_chip(port, ROM_BAUD, connect_mode=before, connect_attempts=CONNECT_ATTEMPTS)
-        esp = run_stub(esp)
-        if baud > ROM_BAUD:
-            esp.change_baud(baud)
-        attach_flash(esp)
-        try:
-            yield esp
-        except BaseException:
-            _reset_quietly(esp, after)  # an image refused after connecting: back to its firmware
-            raise
-        if after != "no-reset-stub":
-            log.enter_stage("resetting")
-        reset_chip(esp, after)
+        with detect_chip(port, ROM_BAUD, connect_mode=before, connect_attempts=attempts) as rom:
+            esp = run_stub(rom)  # shares the ROM loader's port, which the `with` closes
+            if baud > ROM_BAUD:
+                esp.change_baud(baud)
+            attach_flash(esp)
+            try:
+                yield esp
+            except BaseException:
+                _reset_quietly(esp, after)  # e.g. an image refused after connecting
+                raise
+            if after != "no-reset-stub":
+                log.enter_stage("resetting")
+            reset_chip(esp, after)
     except _ESPTOOL_FAILURES as error:
         raise FlashError(one_line(error, port)) from error
-    finally:
-        if esp is not None:
-            esp._port.close()
