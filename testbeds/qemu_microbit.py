@@ -1,4 +1,4 @@
-"""A BBC micro:bit (MicroPython 1.9.2) under QEMU, reachable through a serial port.
+r"""A BBC micro:bit (MicroPython 1.9.2) under QEMU, reachable through a serial port.
 
 Install on Debian (what CI needs)::
 
@@ -9,7 +9,7 @@ Usage::
     with MicrobitQemu() as board:
         ser = serial.Serial(board.port, 115200, timeout=5)   # or %serialconnect --port PATH
 
-MEASURED FACTS: see the end of this docstring.
+Measured facts about the firmware: see the end of this docstring.
 
 Design: a relay between QEMU and a pty of our own
 -------------------------------------------------
@@ -20,7 +20,7 @@ that stays the same across ``restart()`` and ``unplug()``/``replug()``.
 
 Why not ``-serial pty`` and hand QEMU's pty to the client:
   * QEMU drops what the guest prints while nobody has its pty open; the banner comes ~50 ms
-    after QEMU names the pty, and opening it 50 ms late lost the whole banner in 4 of 4 runs.
+    after QEMU names the pty, and opening it 50 ms or more later lost the whole banner (4/4).
   * Input: QEMU's nRF51 UART has no baud clock; it takes bytes as fast as the guest drains
     its 6-byte RX FIFO, and the firmware's interrupt copies them into a 64-byte ring that
     drops on overflow. Whatever waits in the pty reaches the guest in a burst whenever the
@@ -48,6 +48,59 @@ readiness to read but returned no data (device disconnected or multiple access o
 ``write()`` raises ``SerialException('write failed: [Errno 5] Input/output error')``; opening
 ``.port`` raises ``SerialException`` (``[Errno 2] No such file or directory``) until
 ``replug()``. That is what a USB serial adapter pulled out looks like too.
+
+Measured facts (QEMU 7.2, Debian firmware-microbit-micropython 1.0.1-4, pyserial through this
+relay, on a 2-core machine at load average ~10; times are indications only)
+------------------------------------------------------------------------------------------
+* Banner at power-on, with a leading NUL (none after a soft reboot)::
+
+    b'\x00MicroPython v1.9.2-34-gd64154c73 on 2017-09-01; micro:bit v1.0.1 with nRF51822\r\n'
+    b'Type "help()" for more information.\r\n>>> '
+
+* QEMU start to the first ``>>> ``: 0.30-0.34 s (0.06-0.12 s with ``-serial pty`` at lower
+  load). ``start()`` returns when QEMU has connected, before the prompt: use
+  ``wait_for_output(b">>> ")`` or read the port.
+* ``sys.implementation`` = ``(name='micropython', version=(1, 9, 2))`` (no ``_mpy``);
+  ``sys.version`` '3.4.0'; ``sys.platform`` 'microbit'; ``os.uname()`` =
+  ``(sysname='microbit', nodename='microbit', release='1.0.1', version='micro:bit
+  v1.0.1+unknown on 2023-02-24; MicroPython v1.9.2-34-gd64154c73 on 2017-09-01',
+  machine='micro:bit with nRF51822')``; ``gc.mem_free()`` 9216 after ``gc.collect()``.
+* ``help('modules')``: __main__ antigravity array audio builtins collections gc love machine
+  math microbit micropython music neopixel os radio random speech struct sys this time
+  ucollections ustruct utime. ``os`` has only remove, listdir, size, uname. There is no
+  ``sys.stdout`` (AttributeError), no io, hashlib, binascii.
+* Ctrl-A at ``>>> ``: ``b'\r\nraw REPL; CTRL-B to exit\r\n>'``. Ctrl-B from raw:
+  ``b'\r\n'`` + banner without NUL.
+* Raw-paste request ``b'\x05A\x01'`` in the raw REPL: ``b'raw REPL; CTRL-B to exit\r\n>'``
+  (the ``\x01`` re-enters the raw REPL and discards ``\x05A``; no ``R\x01``). Fall back.
+* Exec ``print(1)``: ``b'OK1\r\n\x04\x04>'``.
+* Ctrl-C in ``while True: pass`` (after its ``b'OK'``)::
+
+    b'\x04Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\n'
+    b'KeyboardInterrupt: \r\n\x04>'
+
+  in 8-41 ms (median ~12). A Ctrl-C in the same write as the code or right behind it is
+  LOST (read before the code runs): the loop goes on and a second Ctrl-C is needed. Ctrl-C at
+  the idle raw prompt prints nothing.
+* Ctrl-D on an empty raw REPL: ``b'OK\r\nsoft reboot\r\nraw REPL; CTRL-B to exit\r\n>'`` in
+  8-25 ms; it stays in the raw REPL, globals are cleared, files kept. Ctrl-D at ``>>> ``:
+  ``b'\r\nsoft reboot\r\n'`` + banner without NUL.
+* Writing code: through this relay every chunking worked (a 3070-byte comment-heavy cell in
+  one write, or in 256/128/64-byte chunks with or without 10 ms pauses: 35/35); input reaches
+  the board at ~3-4 KB/s (the FIFO gating), output leaves it at ~10 KB/s. Straight into QEMU's
+  pty no chunking was safe: per 15 sends, whole 12-14 OK, 1024 B 15, 512 B 14, 256 B 15,
+  128 B 15, 64 B 12, 256 B + 5 ms 14, 128 B + 5 ms 14; the losses follow host stalls.
+* Cell size (free RAM ~9 KB): comment-heavy cells run up to 6.4 KB; from ~6.8 KB the raw REPL
+  answers ``MemoryError`` ("memory allocation failed, allocating 887 bytes", or no text) or
+  never answers again, not even to Ctrl-C or Ctrl-D: only a reset helps. A 3 KB cell of real
+  code (300 assignments) fails with ``MemoryError``.
+* File system: ``os.listdir()`` is ``[]`` on a fresh board; ~15 KB free. Creating a file when
+  full: ``OSError('no more storage space',)`` (a message, no errno). A write past the end:
+  ``OSError(28,)`` (ENOSPC) at 14900-15100 bytes in one file, and that file is then gone
+  (also after close). Open for writing, a file is not in ``os.listdir()`` yet.
+* Binary: a cell writing ``b'\x00\x01...\xff'`` (all 256 values as ``\xNN`` escapes) to a
+  file opened ``'wb'`` reads back equal to ``bytes(range(256))``; its ``repr()`` prints back
+  intact. Text is stored as UTF-8 (``'h\xe9llo'`` -> ``b'h\xc3\xa9llo'``).
 """
 from __future__ import annotations
 
@@ -144,10 +197,12 @@ class MicrobitQemu:
         self._to_client = bytearray()
         self._to_board = bytearray()
         self._boot_output = bytearray()
+        self._output_seen = threading.Condition()  # notified as the board prints
         self._qemu_log = bytearray()
         self._qemu_log_fd: int | None = None
         self._calls: list[tuple[Callable[[], None], threading.Event, list[BaseException]]] = []
         self._calls_lock = threading.Lock()
+        self._crashed: BaseException | None = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._stopping = False
@@ -221,7 +276,16 @@ class MicrobitQemu:
     @property
     def boot_output(self) -> bytes:
         """What the board sent since the last (re)boot (first 64 KiB), whoever listened."""
-        return bytes(self._boot_output)
+        with self._output_seen:
+            return bytes(self._boot_output)
+
+    def wait_for_output(self, marker: bytes, timeout: float = 30.0) -> bool:
+        """Wait until the board has printed marker since the last (re)boot; False on timeout.
+
+        Watches the board's side of the link, so it works with or without a client.
+        """
+        with self._output_seen:
+            return self._output_seen.wait_for(lambda: marker in self._boot_output, timeout)
 
     @property
     def qemu_log(self) -> str:
@@ -235,6 +299,8 @@ class MicrobitQemu:
         done = threading.Event()
         errors: list[BaseException] = []
         with self._calls_lock:
+            if self._crashed is not None:
+                raise RuntimeError("the relay thread died") from self._crashed
             self._calls.append((fn, done, errors))
         os.write(self._wake_w, b"x")
         if not done.wait(self.timeout + 5):
@@ -243,11 +309,24 @@ class MicrobitQemu:
             raise errors[0]
 
     def _relay(self) -> None:
+        try:
+            self._relay_loop()
+        except BaseException as exc:  # a bug: say so on the next call instead of going quiet
+            with self._calls_lock:
+                self._crashed = exc
+                calls, self._calls = self._calls, []
+            for _, done, errors in calls:
+                errors.append(RuntimeError("the relay thread died"))
+                done.set()
+            raise
+
+    def _relay_loop(self) -> None:
         while not self._stopping:
-            rlist, wlist = [self._wake_r], []
+            rlist: list[int] = [self._wake_r]
+            wlist: list[int] = []
             timeout = POLL_CLIENT_S if self._client in (_ABSENT, _OPENING) else None
             if self._board is not None:
-                rlist.append(self._board)
+                rlist.append(self._board.fileno())
                 if self._to_board:
                     timeout = _earliest(timeout, max(self._pace_in.wait(), POLL_BOARD_S))
             if self._qemu_log_fd is not None:
@@ -266,7 +345,7 @@ class MicrobitQemu:
                 continue  # fds may have changed: recompute the sets
             if self._qemu_log_fd is not None and self._qemu_log_fd in readable:
                 self._read_qemu_log()
-            if self._board is not None and self._board in readable:
+            if self._board is not None and self._board.fileno() in readable:
                 self._from_board()
             if self._master is not None and self._master in readable:
                 self._from_client()
@@ -318,7 +397,9 @@ class MicrobitQemu:
             self._close_board()
             return
         if len(self._boot_output) < BACKLOG_LIMIT:
-            self._boot_output += data[: BACKLOG_LIMIT - len(self._boot_output)]
+            with self._output_seen:
+                self._boot_output += data[: BACKLOG_LIMIT - len(self._boot_output)]
+                self._output_seen.notify_all()
         if self._client == _UNPLUGGED or (self._client == _ABSENT and not self.keep_backlog):
             return  # nobody there to receive it
         self._to_client += data
@@ -423,7 +504,8 @@ class MicrobitQemu:
 
     def _do_boot(self) -> None:
         self._kill_qemu()
-        self._boot_output.clear()
+        with self._output_seen:
+            self._boot_output.clear()
         self._qemu_log.clear()
         sock_path = self._dir / "uart.sock"
         sock_path.unlink(missing_ok=True)
@@ -459,8 +541,8 @@ class MicrobitQemu:
     def _accept(self, listener: socket.socket) -> socket.socket:
         deadline = time.monotonic() + self.timeout
         while (left := deadline - time.monotonic()) > 0 and self._qemu_log_fd is not None:
-            readable, _, _ = select.select([listener, self._qemu_log_fd], [], [], left)
-            if listener in readable:
+            readable, _, _ = select.select([listener.fileno(), self._qemu_log_fd], [], [], left)
+            if listener.fileno() in readable:
                 return listener.accept()[0]
             if readable:
                 self._read_qemu_log()  # closes the fd when QEMU exits
