@@ -120,3 +120,18 @@ def test_webrepl_notebook_against_the_webrepl_server(webrepl_server: Any, tmp_pa
     assert "20.5\n21.0\n21.5" in text
     assert webrepl_server.file_requests >= 2  # %sendtofile and %fetchfile went the binary way
     assert WEBREPL_PASSWORD not in text
+
+
+def test_flashing_notebook_on_the_esp_simulator(virtual_board_ready: None, tmp_path: Path) -> None:
+    from testbeds.esp_images import make_image
+    from testbeds.esp_simulator import EspSimulator
+
+    image = make_image("esp32", bytes(range(256)) * 64)
+    (tmp_path / "ESP32_GENERIC-v1.24.1.bin").write_bytes(image)
+    with EspSimulator("esp32", auto_reset=True) as simulator:
+        notebook = run_notebook("03-flashing-firmware.ipynb", tmp_path,
+                                replacements={"/dev/ttyUSB0": simulator.port}, timeout=180)
+        assert bytes(simulator.flash[0x1000:0x1000 + len(image)]) == image
+    text = output_text(notebook)
+    assert "ESP32" in text and "MD5 verified." in text
+    assert "Hello from micropython" in text
