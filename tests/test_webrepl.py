@@ -143,6 +143,7 @@ def test_mistakes_give_one_line_and_help_says_how(kernel: KernelSession) -> None
     for cell, message in [
         ("%websocketconnect ftp://host/ --password x", "Not a WebREPL address: 'ftp://host/'"),
         (f"%websocketconnect ws://127.0.0.1:1/ --password {PASSWORD}", "Nothing answers at ws://127.0.0.1:1/"),
+        (f"%websocketconnect ws://127.0.0.1:1/ {PASSWORD}", "the password only with --password"),
         # No --password, no variable, and this client allows no input prompt:
         ("%websocketconnect ws://127.0.0.1:1/", "give --password, or set MICROPYTHON_WEBREPL_PASSWORD"),
     ]:

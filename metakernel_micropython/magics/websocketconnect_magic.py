@@ -1,3 +1,4 @@
+import argparse
 import os
 
 from IPython.core.error import StdinNotImplementedError
@@ -13,6 +14,8 @@ class WebSocketConnectMagic(BoardMagic):
     @arguments(
         argument("url", nargs="?", default=DEFAULT_URL, help=f"the board's WebREPL (default {DEFAULT_URL})"),
         argument("--password", "-p", default=None, help=f"WebREPL password (else ${PASSWORD_VARIABLE}, else asked)"),
+        # Caught here rather than by argparse, whose message would repeat them: one may be a password.
+        argument("unexpected", nargs="*", help=argparse.SUPPRESS),
     )
     def line_websocketconnect(self, args):
         """
@@ -35,6 +38,8 @@ class WebSocketConnectMagic(BoardMagic):
             %websocketconnect ws://192.168.1.42:8266/
             %websocketconnect 192.168.1.42 --password micropy
         """
+        if args.unexpected:
+            raise MagicError("give one URL, and the password only with --password (or leave it out to be asked)")
         password = args.password if args.password is not None else os.environ.get(PASSWORD_VARIABLE)
         if password is None:
             password = self._ask_password(args.url)
