@@ -44,6 +44,14 @@ def kernel() -> Iterator[KernelSession]:
     session.close()
 
 
+@pytest.fixture(scope="module")
+def module_kernel() -> Iterator[KernelSession]:
+    """One kernel, no board, for all the tests of a module (a kernel takes seconds to start)."""
+    session = KernelSession()
+    yield session
+    session.close()
+
+
 @pytest.fixture
 def board_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "board"
