@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,6 +146,15 @@ def test_raw_bytes_on_a_repl_connection_then_cells_still_run(on_board) -> None:
     assert "4f 4b 34 32" in answer.stdout and "|OK42" in answer.stdout  # OK42: the raw REPL ran it
     after = on_board.run("6 * 7")
     assert after.status == "ok" and after.result == "42"
+
+
+def test_interrupt_ends_a_long_readbytes(on_virtual) -> None:
+    timer = threading.Timer(1.5, on_virtual.interrupt)
+    timer.start()
+    waited = on_virtual.run("%readbytes --timeout 600", timeout=60)
+    timer.join()
+    assert waited.status == "ok" and waited.stdout == "No bytes arrived within 600 s (interrupted).\n"
+    assert on_virtual.run("6 * 7").result == "42"
 
 
 def test_a_raw_link_to_the_microbit_shows_its_boot_output(microbit_session, microbit) -> None:

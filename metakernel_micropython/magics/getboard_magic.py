@@ -46,7 +46,8 @@ def board_value(kernel, expression):
     """The value of a board expression as host data; errors are one-line messages."""
     board = kernel.connection.require_board()
     try:
-        return board.eval(expression)
+        with kernel.interrupts_call(board.repl.request_interrupt):  # Interrupt stops a slow expression
+            return board.eval(expression)
     except NotPlainData as error:
         raise MagicError(str(error)) from None
     except ValueError as error:  # not an expression

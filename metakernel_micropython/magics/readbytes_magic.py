@@ -1,3 +1,5 @@
+import threading
+
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 from metakernel_micropython.services.raw_bytes import as_text, hex_dump, read_bytes
 
@@ -25,11 +27,14 @@ class ReadBytesMagic(BoardMagic):
         """
         if not 0 < args.timeout <= 3600:
             raise MagicError("--timeout must be more than 0 and at most 3600 seconds")
-        data = read_bytes(self.connection, args.timeout)
+        interrupted = threading.Event()
+        with self.kernel.interrupts_call(interrupted.set):
+            data = read_bytes(self.connection, args.timeout, interrupted)
+        stopped = " (interrupted)" if interrupted.is_set() else ""
         if not data:
-            self.kernel.Print(f"No bytes arrived within {args.timeout:g} s.")
+            self.kernel.Print(f"No bytes arrived within {args.timeout:g} s{stopped}.")
             return
-        self.kernel.Print(f"{len(data)} bytes:")
+        self.kernel.Print(f"{len(data)} bytes{stopped}:")
         self.kernel.Print(hex_dump(data) if args.binary else as_text(data))
 
 

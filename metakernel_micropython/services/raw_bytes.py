@@ -7,6 +7,7 @@ raw REPL state is forgotten after a write, so the next cell enters the raw REPL 
 from __future__ import annotations
 
 import ast
+import threading
 import time
 
 from ..transport import Transport
@@ -57,9 +58,10 @@ def write_bytes(manager: ConnectionManager, data: bytes) -> Transport:
     return link
 
 
-def read_bytes(manager: ConnectionManager, wait: float) -> bytes:
+def read_bytes(manager: ConnectionManager, wait: float, stop: threading.Event | None = None) -> bytes:
     """What the board sent: bytes already waiting, then what arrives within `wait` seconds,
-    ending early once the link has been quiet for QUIET_AFTER_REPLY after some bytes came."""
+    ending early once the link has been quiet for QUIET_AFTER_REPLY after some bytes came,
+    or when `stop` is set (the user interrupted)."""
     link = link_for_bytes(manager)
     # On a REPL connection the engine may hold bytes it has read but not used.
     received = bytearray(manager.board.repl.drain() if link is not manager.raw_link and manager.board else b"")
@@ -67,7 +69,8 @@ def read_bytes(manager: ConnectionManager, wait: float) -> bytes:
     deadline = started + wait
     while True:
         now = time.monotonic()
-        if now >= deadline or (received and now - last_arrival >= QUIET_AFTER_REPLY):
+        quiet = received and now - last_arrival >= QUIET_AFTER_REPLY
+        if now >= deadline or quiet or (stop is not None and stop.is_set()):
             return bytes(received)
         chunk = link.read(4096, min(0.05, deadline - now))
         if chunk:
