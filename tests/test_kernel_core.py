@@ -105,3 +105,12 @@ def test_disconnect_then_cell_says_how_to_connect(board_kernel: KernelSession) -
     cell = board_kernel.run("1+1")
     assert cell.status == "error"
     assert "%serialconnect" in cell.error_text
+
+
+def test_cell_too_large_for_a_micro_bit_is_refused_clearly(microbit_kernel: KernelSession) -> None:
+    # 6 KB of real code would hang the micro:bit's raw REPL (it holds the cell in 8 KB of RAM).
+    source = "\n".join(f"value_{number} = {number}" for number in range(400))
+    result = microbit_kernel.run(source, timeout=120)
+    assert result.status == "error"
+    assert "RAM free" in result.error_text and "%sendtofile" in result.error_text
+    assert microbit_kernel.run("print('fine')").stdout == "fine\n"

@@ -28,6 +28,16 @@ class BoardRebooted(ProtocolError):
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
 
 
+class CellTooLarge(ProtocolError):
+    """A cell the board could not hold: it has no raw-paste mode and too little free RAM."""
+
+    def __init__(self, size: int, free: int) -> None:
+        super().__init__(
+            f"This cell is {size} bytes (without comments) and the board has only {free} bytes of RAM free "
+            "and no raw-paste mode to compile it piece by piece: split the cell, or save it with "
+            "%sendtofile and import it.")
+
+
 class BoardError(Exception):
     """An exception raised by code on the board; carries the board's own traceback."""
 

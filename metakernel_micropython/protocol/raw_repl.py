@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..transport import LinkClosed, Transport
-from .board_errors import BoardError, BoardNotAnswering, BoardRebooted, ProtocolError
+from .board_errors import BoardError, BoardNotAnswering, BoardRebooted, CellTooLarge, ProtocolError
 
 RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 FRIENDLY_PROMPT = b">>> "
@@ -38,6 +38,8 @@ REBOOT_SIGN_SPAN = 64
 #: Plain raw mode has no flow control: old boards need small writes with a pause between.
 PLAIN_RAW_CHUNK = 256
 PLAIN_RAW_PAUSE = 0.01
+#: Cells larger than this are checked against the board's free RAM before plain raw mode.
+PLAIN_RAW_CHECKED_SIZE = 1024
 #: Reading what a board prints outside a run stops after this long, keeping this much.
 DRAIN_AT_MOST = 2.0
 DRAIN_KEEP = 64 * 1024
@@ -186,7 +188,9 @@ class RawRepl:
             try:
                 self._send_code(code_bytes)
                 return self._collect_run_output(on_stdout)
-            except LinkClosed:
+            except (LinkClosed, ProtocolError):
+                # Whatever state the board is in now, the next run starts with a fresh
+                # Ctrl-C and Ctrl-A rather than trusting that it is still in the raw REPL.
                 self.in_raw_mode = False
                 raise
 
@@ -218,7 +222,22 @@ class RawRepl:
         if self.raw_paste_supported is not False:
             if self._send_raw_paste(code_bytes):
                 return
+        if len(code_bytes) > PLAIN_RAW_CHECKED_SIZE:
+            self._check_room_for(len(code_bytes))
         self._send_plain_raw(code_bytes)
+
+    def _check_room_for(self, size: int) -> None:
+        """Plain raw mode holds the whole cell in the board's RAM before compiling it; a cell
+        that does not fit can hang a small board (a micro:bit) until it is reset."""
+        self._send_plain_raw(b"import gc\ngc.collect()\nprint(gc.mem_free())")
+        printed = bytearray()
+        self._collect_run_output(printed.extend)
+        try:
+            free = int(printed.strip())
+        except ValueError:
+            return  # no gc module: nothing to check against
+        if size > free // 2:
+            raise CellTooLarge(size, free)
 
     def _send_raw_paste(self, code_bytes: bytes) -> bool:
         """Send with raw-paste flow control; False if the firmware has no raw-paste mode."""
@@ -241,9 +260,14 @@ class RawRepl:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             received += self._read_some(0.05)
-            if len(received) >= 2 and received[:1] == b"R" and received[1] in (0, 1):
-                self._unread(bytes(received[2:]))
-                return bytes(received[:2])
+            for reply in (b"R\x01", b"R\x00"):  # after any noise (a log line) that came first
+                reply_at = received.find(reply)
+                if reply_at >= 0:
+                    self._unread(bytes(received[reply_at + 2:]))
+                    return reply
+            sign = REBOOT_SIGN.search(received)
+            if sign:  # reset just before this run: the board is in its friendly REPL now
+                raise BoardRebooted(bytes(received[sign.start():]) + self.drain(0.3))
             banner_at = received.find(RAW_REPL_BANNER)
             if banner_at >= 0:
                 self._unread(bytes(received[banner_at + len(RAW_REPL_BANNER):]))
@@ -254,6 +278,7 @@ class RawRepl:
         sent = 0
         grants = 0
         window_remaining = window_size
+        noise = b""  # what else the board printed meanwhile (a log line): skipped
         while sent < len(code_bytes):
             while window_remaining == 0 or self._pending:
                 signal_byte = self._read_exactly(1, 10.0)
@@ -268,7 +293,10 @@ class RawRepl:
                     self.transport.write(b"\x04")
                     return
                 else:
-                    raise ProtocolError(f"unexpected byte during raw-paste: {signal_byte!r}")
+                    noise = noise[-REBOOT_SIGN_SPAN:] + signal_byte
+                    sign = REBOOT_SIGN.search(noise)
+                    if sign:
+                        raise BoardRebooted(noise[sign.start():] + self.drain(0.3))
                 if not self._pending:
                     self._pending += self.transport.read(4096, 0)
             block = code_bytes[sent:sent + window_remaining]
