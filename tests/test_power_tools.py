@@ -148,6 +148,20 @@ def test_raw_bytes_on_a_repl_connection_then_cells_still_run(on_board) -> None:
     assert after.status == "ok" and after.result == "42"
 
 
+def test_a_raw_socket_link_carries_bytes_both_ways(module_kernel, tmp_path: Path) -> None:
+    from testbeds.tcp_board_server import TcpBoardServer
+
+    with TcpBoardServer(tmp_path) as server:
+        opened = module_kernel.run(f"%socketconnect --raw 127.0.0.1 {server.port}")
+        assert opened.status == "ok" and "raw: bytes only, no REPL" in opened.stdout
+        module_kernel.run(r"%writebytes \r\x03")  # a fresh prompt from the friendly REPL
+        module_kernel.run("%readbytes")
+        module_kernel.run(r"%writebytes print(6*7)\r")
+        assert "42\n>>> " in module_kernel.run("%readbytes").stdout
+        assert "open raw (--raw)" in module_kernel.run("1 + 1").error_text
+        module_kernel.run("%disconnect")
+
+
 def test_interrupt_ends_a_long_readbytes(on_virtual) -> None:
     timer = threading.Timer(1.5, on_virtual.interrupt)
     timer.start()
