@@ -47,13 +47,15 @@ def run_notebook(name: str, workdir: Path, connect: str | None = None,
 
 def output_text(notebook: nbformat.NotebookNode) -> str:
     """Everything a learner sees below the cells, as text."""
-    parts = []
+    cells = []
     for cell in notebook.cells:
+        shown = ""
         for output in cell.get("outputs", []):
-            parts.append(output.get("text", ""))
-            parts.append(output.get("data", {}).get("text/plain", ""))
-            parts.append("\n".join(output.get("traceback", [])))
-    return "\n".join(parts)
+            shown += output.get("text", "")  # a stream may come in pieces: join them as shown
+            shown += output.get("data", {}).get("text/plain", "")
+            shown += "\n".join(output.get("traceback", []))
+        cells.append(shown)
+    return "\n".join(cells)
 
 
 @pytest.fixture
@@ -135,3 +137,13 @@ def test_flashing_notebook_on_the_esp_simulator(virtual_board_ready: None, tmp_p
     text = output_text(notebook)
     assert "ESP32" in text and "MD5 verified." in text
     assert "Hello from micropython" in text
+
+
+def test_sensor_notebook_plots_board_readings_on_the_host(virtual_board_ready: None, tmp_path: Path) -> None:
+    notebook = run_notebook("04-sensor-and-plot.ipynb", tmp_path)
+    text = output_text(notebook)
+    assert "20 readings, the first:" in text and "20 readings saved" in text
+    images = [output for cell in notebook.cells for output in cell.get("outputs", [])
+              if "image/png" in output.get("data", {})]
+    assert len(images) == 1  # the plot
+    assert (tmp_path / "readings.csv").read_text().startswith("number,volts\n0,")
