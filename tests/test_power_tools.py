@@ -242,6 +242,14 @@ def test_board_values_reach_host_python(on_board) -> None:
     assert not_data.status == "error" and "not plain data" in not_data.error_text
 
 
+def test_a_long_list_reaches_the_host_even_from_a_board_with_little_ram(on_board) -> None:
+    on_board.run("series = [n * 0.5 for n in range(1000)]")  # its repr alone would not fit the micro:bit's RAM
+    fetched = on_board.run("%getboard series")
+    assert fetched.status == "ok", fetched.error_text
+    assert on_board.run("%%python\nretval = (len(series), series[-1])").result == "(1000, 499.5)"
+    on_board.run("series = None")
+
+
 def test_board_readings_are_plotted_with_matplotlib(on_virtual) -> None:
     on_virtual.run("import array\nsamples = array.array('h', [3, 1, 4, 1, 5])")
     for setup in ["", "%matplotlib inline\n"]:

@@ -21,18 +21,29 @@ class NotPlainData(ValueError):
 
 
 def value_code(expression: str) -> str:
-    """Board code that prints the repr of `expression`, arrays and byte buffers made literal."""
+    """Board code that prints the repr of `expression`, arrays and byte buffers made literal.
+
+    Lists, tuples and arrays are printed item by item: a board with little RAM (the micro:bit)
+    cannot build the repr of a long list as one string.
+    """
     try:
         ast.parse(expression.strip(), mode="eval")
     except SyntaxError:
         raise ValueError(f"not an expression: {expression.strip()}") from None
     return (
-        f"_mpk_v = ({expression.strip()})\n"
+        "def _mpk_show(v):\n"
         # str(type(...)), as old firmware (1.9) has no type.__name__.
-        "_mpk_t = str(type(_mpk_v))\n"
-        "print(repr(list(_mpk_v) if _mpk_t == \"<class 'array'>\" else bytes(_mpk_v) "
-        "if _mpk_t in (\"<class 'bytearray'>\", \"<class 'memoryview'>\") else _mpk_v))\n"
-        "del _mpk_v, _mpk_t\n"
+        " t = str(type(v))\n"
+        " if t in (\"<class 'list'>\", \"<class 'tuple'>\", \"<class 'array'>\"):\n"
+        "  end = ')' if t == \"<class 'tuple'>\" else ']'\n"
+        "  print('(' if end == ')' else '[', end='')\n"
+        "  for item in v:\n"
+        "   print(repr(item), end=',')\n"
+        "  print(end)\n"
+        " else:\n"
+        "  print(repr(bytes(v) if t in (\"<class 'bytearray'>\", \"<class 'memoryview'>\") else v))\n"
+        f"_mpk_show(({expression.strip()}))\n"
+        "del _mpk_show\n"
     )
 
 
