@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from typing import Self
 
 from metakernel_micropython.transport import LinkClosed
 from metakernel_micropython.transport.virtual_board import VirtualBoardTransport
@@ -131,7 +132,7 @@ class LocalServer(abc.ABC):
         self.drop_clients()
         self.bridge.close()
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

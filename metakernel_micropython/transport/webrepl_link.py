@@ -100,6 +100,7 @@ class WebReplTransport(Transport):
         except (websocket.WebSocketException, OSError) as error:
             raise TransportError(f"Cannot reach a WebREPL at {self.url}: {_reason(error)}") from None
         connection.settimeout(None)
+        assert connection.sock is not None  # create_connection returns a connected socket
         detect_dead_peer(connection.sock)
         return connection
 
