@@ -1,7 +1,6 @@
 import re
 
-from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
-from metakernel_micropython.services.board_values import NotPlainData
+from metakernel_micropython.magic_base import USER_FACING_ERRORS, BoardMagic, MagicError, argument, arguments
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:=(?!=)\s*(.+?))?\s*$", re.DOTALL)
 _SHOWN_LENGTH = 70
@@ -43,14 +42,13 @@ class GetBoardMagic(BoardMagic):
 
 
 def board_value(kernel, expression):
-    """The value of a board expression as host data; errors are one-line messages."""
-    board = kernel.connection.require_board()
+    """The value of a board expression as host data. Any failure is a MagicError with the
+    message alone: in a %%python cell its traceback then ends here, not deep in our layers."""
     try:
+        board = kernel.connection.require_board()
         with kernel.interrupts_call(board.repl.request_interrupt):  # Interrupt stops a slow expression
             return board.eval(expression)
-    except NotPlainData as error:
-        raise MagicError(str(error)) from None
-    except ValueError as error:  # not an expression
+    except (ValueError, *USER_FACING_ERRORS) as error:  # ValueError: not an expression, not plain data
         raise MagicError(str(error)) from None
 
 
