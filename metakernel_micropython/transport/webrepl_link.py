@@ -73,6 +73,7 @@ class WebReplTransport(Transport):
     def __init__(self, url: str, password: str, connect_timeout: float = 5.0) -> None:
         self.url = normalise_url(url)
         self.description = f"WebREPL {self.url}"
+        self.reconnect_hint = f"Reconnect with %websocketconnect {self.url} once the board is back on the network."
         if "\r" in password or "\n" in password:
             raise TransportError("A WebREPL password cannot contain a line break.")
         self._arrived = threading.Condition()
