@@ -56,8 +56,9 @@ class _WebSocket:
             if not line:
                 raise ConnectionEnds
             request += line
-        key = next((line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
-                    if line.lower().startswith(b"sec-websocket-key:")), None)
+        # Matched with its exact spelling, as MicroPython's websocket_helper does.
+        headers = (line.split(b":", 1) for line in request.split(b"\r\n")[1:] if b":" in line)
+        key = next((value.strip() for name, value in headers if name.strip() == b"Sec-WebSocket-Key"), None)
         if key is None:
             raise ConnectionEnds
         accept = base64.b64encode(hashlib.sha1(key + _HANDSHAKE_GUID).digest())
