@@ -94,8 +94,9 @@ class EsptoolMagic(BoardMagic):
                 result = flashing.flash_image(port, args.file, offset=args.offset, force=args.force,
                                               expect_chip=_EXPECTED_CHIP.get(args.command), **options)
                 check = "MD5 verified" if result.verified else "not verified"
-                summary = (f"Wrote {args.file} ({result.size} bytes) to the {result.chip} at "
-                           f"{result.offset:#x} in {result.seconds:.1f} s, {check}.")
+                summary = "\n".join([f"Wrote {args.file} ({result.size} bytes) to the {result.chip} at "
+                                      f"{result.offset:#x} in {result.seconds:.1f} s, {check}."]
+                                     + [f"esptool warned: {warning}" for warning in result.warnings])
             elif args.command == "erase":
                 summary = f"Erased the flash of the {flashing.erase(port, **options)}."
             elif args.command == "read":
