@@ -122,6 +122,7 @@ def test_the_compiler_that_matches_the_board_is_chosen() -> None:
     ("%mpy-cross --set-exe /nowhere/mpy-cross", "no mpy-cross at /nowhere/mpy-cross"),
     ("%getboard 1x = 2", "expected NAME or NAME = EXPR"),
     ("%mpy-crosss x.py", "Did you mean %mpy-cross?"),
+    ("%readbytes", "No board is connected."),
 ])
 def test_bad_arguments_give_one_line_and_usage(module_kernel, cell: str, says: str) -> None:
     result = module_kernel.run(cell)
@@ -146,6 +147,9 @@ def test_raw_bytes_on_a_repl_connection_then_cells_still_run(on_board) -> None:
     assert "4f 4b 34 32" in answer.stdout and "|OK42" in answer.stdout  # OK42: the raw REPL ran it
     after = on_board.run("6 * 7")
     assert after.status == "ok" and after.result == "42"
+    # Bytes that a terminal would take as signals (Ctrl-Z, Ctrl-\\) are data on the link.
+    assert on_board.run(r"%writebytes b'\x1a\x1c\x03'").status == "ok"
+    assert on_board.run("6 * 7").result == "42"
 
 
 def test_a_raw_socket_link_carries_bytes_both_ways(module_kernel, tmp_path: Path) -> None:
