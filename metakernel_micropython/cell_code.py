@@ -7,6 +7,7 @@ by `OutputSplitter` before the user sees it.
 from __future__ import annotations
 
 import ast
+import codeop
 import io
 import tokenize
 
@@ -57,3 +58,15 @@ def without_comments(source: str) -> str:
     for row, column in comments:
         lines[row - 1] = lines[row - 1][:column].rstrip()
     return "\n".join(lines)
+
+
+def completeness(source: str) -> str:
+    """'complete', 'incomplete' or 'invalid', as a console decides whether Enter runs the cell.
+
+    MicroPython's grammar is Python's, so the host's compiler answers for the board.
+    """
+    try:
+        compiled = codeop.compile_command(source, "<cell>", "exec")
+    except (SyntaxError, ValueError, OverflowError):
+        return "invalid"
+    return "incomplete" if compiled is None else "complete"

@@ -21,9 +21,11 @@ class MicroPythonKernelConformance(jupyter_kernel_test.KernelTests):
         {"code": "'text'", "result": "'text'"},
     ]
     code_generate_error = "raise ValueError('boom')"
-    complete_code_samples = ["1", "print('hello, world')", "def f(x):\n    return x"]
-    code_history_pattern = "1?2*"
-    supported_history_operations = ("tail", "search")
+    complete_code_samples = ["1", "print('hello, world')", "def f(x):\n    return x", "%lsmagic\n"]
+    incomplete_code_samples = ["def f(x):", "for i in range(3):", "x = [1,"]
+    invalid_code_samples = ["1 +* 2", "def def"]
+    # metakernel keeps a plain history list: no tail or search requests.
+    supported_history_operations = ()
 
     @classmethod
     def setUpClass(cls) -> None:
