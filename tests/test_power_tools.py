@@ -278,6 +278,11 @@ def test_mpy_cross_compiles_for_the_board_and_sends(virtual_session, tmp_path: P
     assert (board_dir / "deep_thought.mpy").read_bytes() == (tmp_path / "deep_thought.mpy").read_bytes()
     assert on_virtual.run("import deep_thought\ndeep_thought.answer()").result == "42"
 
+    native = tmp_path / "fast.py"  # native code: needs the board's architecture (x64 here)
+    native.write_text("import micropython\n@micropython.viper\ndef add(a: int, b: int) -> int:\n    return a + b\n")
+    assert on_virtual.run(f"%mpy-cross --send {native}").status == "ok"
+    assert on_virtual.run("import fast\nfast.add(40, 2)").result == "42"
+
     alias = on_virtual.run(f"%mpycross -o {tmp_path / 'other.mpy'} {source}")
     assert alias.status == "ok" and (tmp_path / "other.mpy").is_file()
 
