@@ -166,6 +166,19 @@ def test_a_raw_socket_link_carries_bytes_both_ways(module_kernel, tmp_path: Path
         module_kernel.run("%disconnect")
 
 
+def test_a_raw_link_talks_to_a_chip_that_runs_no_repl(module_kernel) -> None:
+    from testbeds.esp_simulator import EspSimulator
+
+    slip_sync = "c0 00 08 24 00 00 00 00 00 07 07 12 20 " + "55 " * 32 + "c0"  # esptool's SYNC request
+    with EspSimulator(chip="esp32") as chip:  # in its ROM loader, as with BOOT held at reset
+        assert module_kernel.run(f"%serialconnect --raw --port {chip.port}").status == "ok"
+        assert module_kernel.run(f"%writebytes -b {slip_sync}").stdout.startswith("Wrote 46 bytes")
+        assert "00000000  c0 01 08 04 00 07 07 12 20" in module_kernel.run("%readbytes -b").stdout
+        chip.reset()  # a blank chip boots: the ROM's complaint is all it prints
+        assert "invalid header: 0xffffffff" in module_kernel.run("%readbytes --timeout 5").stdout
+        module_kernel.run("%disconnect")
+
+
 def test_interrupt_ends_a_long_readbytes(on_virtual) -> None:
     timer = threading.Timer(1.5, on_virtual.interrupt)
     timer.start()
