@@ -94,6 +94,14 @@ def _quote_verbatim_tail(text: str, parser: argparse.ArgumentParser) -> str:
     return text[:options_end] + (" " + shlex.quote(tail) if tail else "")
 
 
+def _parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+    """Options may stand between positionals (`write --offset 0x1000 image.bin`)."""
+    try:
+        return parser.parse_intermixed_args(words)
+    except TypeError:  # argparse cannot intermix with REMAINDER-style arguments
+        return parser.parse_args(words)
+
+
 def usage_line(doc: str | None) -> str:
     """The first non-empty line of a docstring: by convention the magic's usage."""
     for line in (doc or "").splitlines():
@@ -128,7 +136,7 @@ class BoardMagic(Magic):
                 self.kernel.Print(self.get_help(mtype, name))
                 self.evaluate = False
                 return self
-            parsed = parser.parse_args(words)
+            parsed = _parse(parser, words)
         except (_UsageError, ValueError) as error:
             return self._fail("UsageError", f"%{name}: {error}", usage)
         try:
