@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..transport import FileTransferLink, LinkClosed
+from ..transport import FileTransferLink, TransportError
 from . import board_scripts
 from .filesystem import BoardEntry, BoardFileError, BoardFileSystem, BoardFull, join, normalize, parent
 
@@ -122,7 +122,7 @@ class _Upload:
             self._write_temporary(copy_from=self.destination if self.prefix_size else None)
             self._verify_temporary()
             self.control.check(self.unchanged_message)
-        except LinkClosed:
+        except TransportError:
             self.files.leave_behind(self.temporary)
             raise
         except BoardFull:
@@ -155,7 +155,11 @@ class _Upload:
                          f"{self.prefix_size + len(self.data)} bytes, {free}; the old file is unchanged.")
 
     def _discard_temporary(self) -> None:
-        self.files.run(board_scripts.discard(self.temporary), self.temporary)
+        try:
+            self.files.run(board_scripts.discard(self.temporary), self.temporary)
+        except TransportError:  # the link went while we waited for the board: remove it later
+            self.files.leave_behind(self.temporary)
+            raise
 
     def _write_temporary(self, copy_from: str | None) -> None:
         total = len(self.data)
@@ -202,7 +206,9 @@ class _Upload:
                                       self.destination))
         except BoardFull:
             self._restore_old_content()
-            raise self._full_error() from None
+            raise BoardFull(f"The board's file system is full: without os.rename on this firmware "
+                            f"{self.destination} needs room for two copies of its {len(self.data)} bytes "
+                            f"while it is replaced; the old file is unchanged.") from None
         if size != self.prefix_size + len(self.data):
             self._restore_old_content()
             raise BoardFileError(f"Verification failed after copying into place; {self.destination} is unchanged.")
