@@ -120,6 +120,7 @@ def test_the_compiler_that_matches_the_board_is_chosen() -> None:
     ("%%writefile\nx = 1", "required: FILE"),
     ("%mpy-cross --sned x.py", "did you mean --send?"),
     ("%mpy-cross --set-exe /nowhere/mpy-cross", "no mpy-cross at /nowhere/mpy-cross"),
+    ("%mpy-cross module.mpy", "the .mpy would replace module.mpy"),
     ("%getboard 1x = 2", "expected NAME or NAME = EXPR"),
     ("%mpy-crosss x.py", "Did you mean %mpy-cross?"),
     ("%readbytes", "No board is connected."),

@@ -48,6 +48,8 @@ class MpyCrossMagic(BoardMagic):
             return
         source = Path(args.file).expanduser()
         output = Path(args.output).expanduser() if args.output else source.with_suffix(".mpy")
+        if output.resolve() == source.resolve():
+            raise MagicError(f"the .mpy would replace {source}: give another name with -o")
         board = self.connection.require_board()
         try:
             compiled = compile_for_board(board, source, output, self._chosen_compiler)
