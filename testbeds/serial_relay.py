@@ -107,10 +107,12 @@ class VirtualBoardOnPty:
         self._board_lock = threading.Lock()  # transport.read/write/send_interrupt, never together
         self._client_fd: int | None = None  # our master side of the client's pty
         self._client_lock = threading.Lock()  # held while writing to or replacing _client_fd
-        self._injected: collections.deque[bytes] = collections.deque()
+        self._injected: collections.deque[tuple[bytes, threading.Event]] = collections.deque()
         # What a real board would be in after a soft reboot: the raw REPL, if it was in it.
         self._board_in_raw_repl = False
         self._reset_requested = False
+        self._booted = threading.Event()  # set once a reset's banner has gone to the client
+        self._boot_output: bytes | None = None  # after a reset, what it printed until the prompt
         self._calls: collections.deque[tuple[Callable[[], None], threading.Event]] = collections.deque()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -174,24 +176,28 @@ class VirtualBoardOnPty:
     def reset(self, timeout: float = 10.0) -> None:
         """Press the reset button: the interpreter is killed and started again (fresh banner).
 
-        Returns once the new interpreter runs; variables are gone, files stay.
+        Returns once the new banner and prompt have gone to the client (or were dropped,
+        with no client); variables are gone, files stay.
         """
         assert self._board is not None, "start() first"
-        restarts_before = self._board.restarts
+        self._booted.clear()
         self._reset_requested = True
         try:
             os.kill(self._board.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        deadline = time.monotonic() + timeout
-        while self._board.restarts == restarts_before:
-            if time.monotonic() > deadline:
-                raise TimeoutError("the virtual board did not restart")
-            time.sleep(0.01)
+        if not self._booted.wait(timeout):
+            raise TimeoutError("the virtual board did not boot again")
 
-    def inject(self, data: bytes) -> None:
-        """Bytes reach the client as if the board had printed them (after what it printed so far)."""
-        self._injected.append(bytes(data))
+    def inject(self, data: bytes, wait: bool = True, timeout: float = 10.0) -> None:
+        """Bytes reach the client as if the board had printed them (after what it printed so far).
+
+        With `wait`, returns once they have been written to the client's side of the pty.
+        """
+        delivered = threading.Event()
+        self._injected.append((bytes(data), delivered))
+        if wait and not delivered.wait(timeout):
+            raise TimeoutError("the injected bytes were not delivered")
 
     # -- client pty (only the client-to-board thread opens or closes it once running) -------
     def _plug(self) -> None:
@@ -293,8 +299,12 @@ class VirtualBoardOnPty:
         pacer = _UartPacer(self.baudrate)
         recent_output = b""  # to see the raw REPL banner even when cut in two
         while not self._stopping.is_set():
+            delivered = None
             try:
-                data = self._injected.popleft() if self._injected else self._read_board(pacer.chunk_size)
+                if self._injected:
+                    data, delivered = self._injected.popleft()
+                else:
+                    data = self._read_board(pacer.chunk_size)
             except LinkClosed:
                 return
             recent_output = recent_output[-len(RAW_REPL_BANNER):] + data
@@ -305,6 +315,13 @@ class VirtualBoardOnPty:
                 chunk = data[start:start + pacer.chunk_size]
                 pacer.wait_to_send(len(chunk))
                 self._send_to_client(chunk)
+            if delivered is not None:
+                delivered.set()
+            if self._boot_output is not None:
+                self._boot_output = self._boot_output[-len(FRIENDLY_PROMPT):] + data
+                if FRIENDLY_PROMPT in self._boot_output:
+                    self._boot_output = None
+                    self._booted.set()
 
     def _read_board(self, max_bytes: int) -> bytes:
         assert self._board is not None
@@ -319,6 +336,7 @@ class VirtualBoardOnPty:
                 return data
             if self._reset_requested:  # the reset button: a plain boot, friendly REPL
                 self._reset_requested = self._board_in_raw_repl = False
+                self._boot_output = b""
                 return data
             if self._board_in_raw_repl:
                 self._return_to_raw_repl()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,18 +38,27 @@ class CellResult:
 class KernelSession:
     """One running MicroPython kernel and its client."""
 
-    def __init__(self, kernel_name: str = "micropython") -> None:
+    def __init__(self, kernel_name: str = "micropython", env: dict[str, str] | None = None) -> None:
+        """`env`: the kernel's whole environment (kept across restarts), else the test's."""
         self.manager: KernelManager
-        self.manager, self.client = start_new_kernel(kernel_name=kernel_name, startup_timeout=60)
+        options = {"env": env} if env is not None else {}
+        self.manager, self.client = start_new_kernel(kernel_name=kernel_name, startup_timeout=60, **options)
 
-    def run(self, code: str, timeout: float = 60, stdin_reply: str | None = None) -> CellResult:
+    def run(self, code: str, timeout: float = 60, stdin_reply: str | None = None,
+            on_message: Callable[[dict[str, Any]], None] | None = None) -> CellResult:
+        """Run a cell; `on_message` sees each output message as it arrives (to act mid-cell)."""
         messages: list[dict[str, Any]] = []
 
         def answer_input(message: dict[str, Any]) -> None:
             self.client.input(stdin_reply if stdin_reply is not None else "")
 
+        def keep(message: dict[str, Any]) -> None:
+            messages.append(message)
+            if on_message is not None:
+                on_message(message)
+
         reply = self.client.execute_interactive(
-            code, output_hook=messages.append, timeout=timeout,
+            code, output_hook=keep, timeout=timeout,
             allow_stdin=stdin_reply is not None, stdin_hook=answer_input if stdin_reply is not None else None,
         )
         result = CellResult(status=reply["content"]["status"], payload=reply["content"].get("payload", []))

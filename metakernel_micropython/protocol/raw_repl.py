@@ -28,10 +28,14 @@ FRIENDLY_PROMPT = b">>> "
 #: The last is the friendly REPL's boot banner ("MicroPython v1.9.2-34-gd64154c73 on
 #: 2017-09-01; micro:bit ..."), the only sign a board without a boot log (RP2040, micro:bit,
 #: the virtual board) gives after a hard reset.
-_REBOOT_LINE_STARTS = (b"MPY: soft reboot", b"rst:0x", b"ets Jun", b"ESP-ROM:", b"MicroPython ")
+#: The banner's second line is a sign too: the banner itself may follow output that did not
+#: end its line (a reset during `print('.', end='')`), the second line never does.
+_REBOOT_LINE_STARTS = (b"MPY: soft reboot", b"rst:0x", b"ets Jun", b"ESP-ROM:", b'Type "help()" for more',
+                       b"MicroPython ")
 # Only at the start of a line: the same words inside a line are output (os.uname().version
 # on a micro:bit reads "micro:bit v1.0.1 on ...; MicroPython v1.9.2 on 2017-09-01; ...").
-REBOOT_SIGN = re.compile(rb"(?:^|\n)(?:" + b"|".join(re.escape(start) for start in _REBOOT_LINE_STARTS[:-1])
+# A NUL counts as a line start: a micro:bit's UART sends one as it resets.
+REBOOT_SIGN = re.compile(rb"(?:^|[\n\x00])(?:" + b"|".join(re.escape(start) for start in _REBOOT_LINE_STARTS[:-1])
                          + rb"|MicroPython \S+ on \d{4}-\d\d-\d\d; )")
 #: How much of the previous chunk to keep, to see a reboot sign cut in two.
 REBOOT_SIGN_SPAN = 64
@@ -391,8 +395,10 @@ class RawRepl:
 def _unfinished_reboot_line_start(data: bytes) -> int:
     """Where the last, unfinished line of `data` starts if it may be the start of a reboot
     sign (held back until the line shows whether it is one), else len(data)."""
-    line_start = data.rfind(b"\n") + 1
+    line_start = max(data.rfind(b"\n"), data.rfind(b"\x00")) + 1
     line = data[line_start:]
+    if not line and data.endswith(b"\x00"):
+        return len(data) - 1  # a micro:bit's reset NUL, with the banner still to come
     if 0 < len(line) <= 2 * REBOOT_SIGN_SPAN and any(start.startswith(line[:len(start)]) for start in _REBOOT_LINE_STARTS):
         return line_start
     return len(data)

@@ -59,6 +59,8 @@ class ConnectionManager:
         self.board: Board | None = None
         #: A link opened with --raw: bytes only, no REPL.
         self.raw_link: Transport | None = None
+        #: Set when the link went away by itself: what the next cell tells the user.
+        self.lost_link: str | None = None
 
     def connect(self, transport: Transport) -> tuple[Board, str]:
         """Adopt `transport` as the board; returns it and what it printed on the way in."""
@@ -82,12 +84,23 @@ class ConnectionManager:
                 raise NotConnected(f"The link to {self.raw_link.description} is open raw (--raw): no REPL "
                                    "runs cells on it. To enter the REPL, connect again without --raw "
                                    "(e.g. %serialconnect --port PORT); %writebytes and %readbytes work as is.")
-            raise NotConnected(how_to_connect())
+            raise NotConnected(self.lost_link or how_to_connect())
         return self.board
+
+    def link_lost(self, reason: str) -> str:
+        """The link went away by itself (cable pulled, socket closed): forget it, and keep
+        saying how to get it back until the user connects. Returns that message."""
+        link = self.board.transport if self.board else self.raw_link
+        hint = link.reconnect_hint if link else ""
+        description = link.description if link else "the board"
+        self.disconnect()
+        self.lost_link = f"The link to {description} was lost. {hint}"
+        return f"{reason} {hint}"
 
     def disconnect(self) -> str | None:
         """Close whatever is open; returns its description, or None if nothing was."""
         described = None
+        self.lost_link = None
         if self.board is not None:
             described = self.board.description
             self.board.close()

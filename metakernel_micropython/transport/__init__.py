@@ -22,6 +22,8 @@ class Transport(abc.ABC):
 
     #: Short human description, e.g. "/dev/ttyUSB0 at 115200 baud".
     description: str = ""
+    #: What the user can do to get this link back after it went away (LinkClosed).
+    reconnect_hint: str = "Connect again with the magic you used before (%lsmagic lists them)."
 
     @abc.abstractmethod
     def read(self, max_bytes: int = 4096, timeout: float = 0.05) -> bytes:

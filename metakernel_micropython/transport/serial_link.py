@@ -28,6 +28,7 @@ class SerialTransport(Transport):
     def __init__(self, port: str, baudrate: int = 115200) -> None:
         self.port_name = port
         self.description = f"{port} at {baudrate} baud"
+        self.reconnect_hint = f"Plug the board back in, then run %serialconnect (it reconnects to {port})."
         try:
             link = serial.serial_for_url(port, baudrate=baudrate, timeout=0, do_not_open=True)
             if isinstance(link, serial.Serial) and not port.startswith(("rfc2217:", "socket:", "loop:")):

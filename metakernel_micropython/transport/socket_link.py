@@ -11,6 +11,7 @@ from .tcp_keepalive import detect_dead_peer
 class SocketTransport(Transport):
     def __init__(self, host: str, port: int, connect_timeout: float = 5.0) -> None:
         self.description = f"tcp://{host}:{port}"
+        self.reconnect_hint = f"Reconnect with %socketconnect {host} {port} once the board is back."
         try:
             self._sock = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as error:

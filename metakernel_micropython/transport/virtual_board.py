@@ -70,6 +70,7 @@ class VirtualBoardTransport(Transport):
         except OSError as error:
             raise TransportError(f"Cannot use {self.directory} as the board's file system: {error}") from None
         self.description = f"virtual board in {self.directory}"
+        self.reconnect_hint = f"Start it again with %virtualboard --dir {self.directory}."
         self.restarts = 0
         self._closed = False
         self._process: subprocess.Popen[bytes] | None = None
