@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import shlex
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from kernel_driver import KernelSession
 from metakernel_micropython.magic_base import _quote_verbatim_tail
 from metakernel_micropython.services.board_values import NotPlainData, parse_value, value_code
 from metakernel_micropython.services.mpy_cross import (
-    MpyCrossError, MpyTarget, choose_compiler, emitted_version, installed_compilers,
+    MpyCrossError, MpyTarget, board_target, choose_compiler, emitted_version, installed_compilers,
 )
 from metakernel_micropython.services.raw_bytes import as_text, hex_dump, parse_bytes
 
@@ -98,6 +99,34 @@ def test_board_values_are_read_as_data_never_run() -> None:
         parse_value("__import__('os').system('true')")
     with pytest.raises(ValueError, match="not an expression"):
         value_code("1)\nimport os\n(1")
+
+
+class _AnswersProbe:
+    """Stands in for a Board in this single-layer test: answers the .mpy probe with `reply`."""
+
+    def __init__(self, reply: tuple) -> None:
+        self.reply = reply
+
+    def eval(self, expression: str) -> tuple:
+        return self.reply
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    (((1, 29, 0), "linux", 2822), "v6.3 x64"),  # what the virtual board reports
+    (((1, 19, 1), "esp32", 10 << 10 | 6), "v6.0 xtensawin"),
+    (((1, 10, 0), "esp8266", None), "v3"),  # too old to report: from its version
+])
+def test_the_board_says_which_mpy_it_loads(reply: tuple, expected: str) -> None:
+    assert str(board_target(_AnswersProbe(reply))) == expected
+
+
+@pytest.mark.parametrize(("reply", "says"), [
+    (((1, 9, 2), "microbit", None), "the micro:bit's MicroPython cannot import .mpy files"),
+    (((1, 20, 0), "rp2", None), "built without .mpy import"),
+])
+def test_boards_without_mpy_import_are_told_apart(reply: tuple, says: str) -> None:
+    with pytest.raises(MpyCrossError, match=re.escape(says)):
+        board_target(_AnswersProbe(reply))
 
 
 def test_the_compiler_that_matches_the_board_is_chosen() -> None:
