@@ -26,6 +26,7 @@ def check_drop_ends_the_cell_and_reconnecting_works(
     timer.join()
     assert result.status == "error"
     assert expected_error in result.error_text
+    assert reconnect_cell.split()[0] in result.error_text  # says which magic brings it back
     assert "0\n1\n" in result.stdout  # what came before the drop was shown
     assert kernel.run("1 + 1").status == "error"  # no board until connected again
     again = kernel.run(reconnect_cell)
