@@ -139,7 +139,7 @@ def test_cell_content_becomes_a_board_file(any_board: KernelSession) -> None:
     assert "Sent greet.py" in result.stdout
     assert ok(any_board, "%fetchfile --print greet.py").stdout.startswith("def greet(name):")
     assert "greet.py" in ok(any_board, "%ls -l").stdout
-    assert "unchanged" in ok(any_board, "%sendtofile greet.py\ndef greet(name):\n    return 'hello ' + name\n").stdout
+    assert "unchanged" in ok(any_board, "%%sendtofile greet.py\ndef greet(name):\n    return 'hello ' + name\n").stdout
 
 
 def test_every_byte_value_round_trips(any_board: KernelSession, tmp_path: Path) -> None:
@@ -213,6 +213,7 @@ def test_directories_mkdir_ls_df_and_rm(virtual: KernelSession, board_dir: Path)
     assert "free of" in ok(virtual, "%df").stdout
     assert "is a directory" in failed(virtual, "%sendtofile lib\nx = 1\n").lower()
     assert "-r" in failed(virtual, "%rm lib")
+    assert "whole file system" in failed(virtual, "%rm -r /")  # on the virtual board / is the host's /
     ok(virtual, "%rm -r lib")
     assert not (board_dir / "lib").exists()
 

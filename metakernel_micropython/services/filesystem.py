@@ -225,6 +225,8 @@ class BoardFileSystem:
             self.run(board_scripts.discard(temporary), temporary)
 
     def remove(self, path: str, recursive: bool = False) -> None:
+        if normalize(path) in (".", "/"):
+            raise BoardFileError(f"{path} is the board's whole file system: remove what is in it by name.")
         if self.features.has_stat:
             self.run(board_scripts.remove(path, recursive), path)
         else:
