@@ -110,6 +110,13 @@ def usage_line(doc: str | None) -> str:
     return ""
 
 
+def _parser_for(name: str, func: Callable[..., Any]) -> _Parser:
+    parser = _Parser(prog=f"%{name}", add_help=False)
+    for names, settings in getattr(func, "magic_arguments", ()):
+        parser.add_argument(*names, **settings)
+    return parser
+
+
 class BoardMagic(Magic):
     """Base class of this kernel's magics."""
 
@@ -124,9 +131,7 @@ class BoardMagic(Magic):
         mtype = mtype.replace("sticky", "cell")
         func = getattr(self, f"{mtype}_{name}")
         usage = usage_line(func.__doc__)
-        parser = _Parser(prog=f"%{name}", add_help=False)
-        for names, settings in getattr(func, "magic_arguments", ()):
-            parser.add_argument(*names, **settings)
+        parser = _parser_for(name, func)
         try:
             text = args if isinstance(args, str) else " ".join(args)
             if getattr(func, "verbatim_tail", False):
@@ -147,6 +152,17 @@ class BoardMagic(Magic):
             _log.exception("%%%s failed", name)
             return self._fail(type(error).__name__, f"%{name} failed: {self._one_line(error)}")
         return self
+
+    def get_help(self, mtype: str, name: str, level: int = 0) -> str:
+        """The docstring (usage, paragraph, examples), then every option with its help line,
+        generated from the declared options so that %help never misses one."""
+        text = super().get_help(mtype, name, level)
+        func = getattr(self, f"{mtype}_{name}", None)
+        if level or func is None or not getattr(func, "magic_arguments", None):
+            return text
+        argparse_help = _parser_for(name, func).format_help()
+        options = argparse_help.split("\n\n", 1)[-1].strip()  # without argparse's usage line
+        return f"{text.rstrip()}\n\n{options}"
 
     @staticmethod
     def _one_line(error: BaseException) -> str:
