@@ -53,7 +53,7 @@ def board(board_dir: Path) -> Iterator[Board]:
 
 
 def board_files_in(board: Board, directory: str = ".") -> list[str]:
-    return sorted(entry.path for entry in file_system(board).list(directory, recursive=True))
+    return sorted(entry.path for entry in file_system(board).list_entries(directory, recursive=True))
 
 
 def test_bytes_literal_carries_every_byte_value_through_the_raw_repl(board: Board) -> None:

@@ -19,7 +19,7 @@ class BoardDiskFreeMagic(BoardMagic):
         with board_files(self) as (files, _control):
             space = files.space(args.path)
             if space is None:
-                used = sum(entry.size for entry in files.list(".", recursive=True) if not entry.is_directory)
+                used = sum(entry.size for entry in files.list_entries(".", recursive=True) if not entry.is_directory)
         if space is None:
             self.kernel.Print(f"This board's firmware cannot tell its free space (no os.statvfs); "
                               f"the files take {human_size(used)}.")

@@ -23,7 +23,7 @@ class BoardListMagic(BoardMagic):
             %ls -rl /
         """
         with board_files(self) as (files, _control):
-            entries = files.list(args.path, recursive=args.recursive)
+            entries = files.list_entries(args.path, recursive=args.recursive)
         if not entries:
             self.kernel.Print(f"{args.path}: empty")
             return

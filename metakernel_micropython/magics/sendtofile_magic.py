@@ -48,7 +48,8 @@ class SendToFileMagic(BoardMagic):
         source = Path(args.source) if args.source else None
         if source is None:
             if not args.destination:
-                raise MagicError("give the board file's name: %sendtofile main.py (the rest of the cell is its content)")
+                raise MagicError("give the board file's name: %sendtofile main.py "
+                                 "(the rest of the cell is its content)")
             self.evaluate = False
         with board_files(self, None if args.quiet or args.QUIET else "Sending") as (files, control):
             sends = self._planned(files, source, args.destination)

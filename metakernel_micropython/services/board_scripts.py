@@ -25,8 +25,10 @@ DEFLATE_WINDOW_BITS = 10
 #: What the board has; printed as a dict. mem is the free heap, for the chunk size.
 PROBE = """import os,gc
 gc.collect()
-_mpk_r={'mem':gc.mem_free(),'os':[n for n in ('rename','stat','mkdir','rmdir','ilistdir','statvfs','size') if hasattr(os,n)]}
-for _mpk_k,_mpk_m,_mpk_a in (('hash','hashlib','sha256'),('hash','uhashlib','sha256'),('base64','binascii','b2a_base64'),('base64','ubinascii','b2a_base64'),('deflate','deflate','DeflateIO')):
+_mpk_r={'mem':gc.mem_free(),
+ 'os':[n for n in ('rename','stat','mkdir','rmdir','ilistdir','statvfs','size') if hasattr(os,n)]}
+for _mpk_k,_mpk_m,_mpk_a in (('hash','hashlib','sha256'),('hash','uhashlib','sha256'),
+  ('base64','binascii','b2a_base64'),('base64','ubinascii','b2a_base64'),('deflate','deflate','DeflateIO')):
  try:
   if _mpk_k not in _mpk_r and hasattr(__import__(_mpk_m),_mpk_a):
    _mpk_r[_mpk_k]=_mpk_m

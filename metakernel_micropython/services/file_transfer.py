@@ -33,6 +33,7 @@ ProgressHandler = Callable[[int, int], None]
 #: Deflate a chunk only when that saves at least this share of the bytes on the wire.
 DEFLATE_WORTHWHILE = 0.9
 
+
 class TransferInterrupted(BoardFileError):
     """The user interrupted a transfer; nothing on the board changed."""
 
@@ -42,7 +43,7 @@ class TransferControl:
     """How a caller follows a transfer and stops it (from a signal handler or another thread)."""
 
     on_progress: ProgressHandler | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
 
     def request_stop(self) -> None:
         self._stop.set()

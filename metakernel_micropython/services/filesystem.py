@@ -176,7 +176,7 @@ class BoardFileSystem:
         found = self.describe(path)
         return found is not None and found.is_directory
 
-    def list(self, path: str, recursive: bool = False) -> list[BoardEntry]:
+    def list_entries(self, path: str, recursive: bool = False) -> list[BoardEntry]:
         """What is in the directory `path` (or the one file `path` is), sorted by path."""
         features = self.features
         if features.has_stat:
@@ -186,7 +186,7 @@ class BoardFileSystem:
             if not found.is_directory:
                 return [found]
         elif not self.is_directory(path):
-            raise BoardFileError(f"This board's file system has no directories; %ls lists them all.")
+            raise BoardFileError("This board's file system has no directories; %ls lists all its files.")
         code = board_scripts.list_directory(path, recursive, "ilistdir" in features.os_functions, features.has_stat)
         entries = [BoardEntry(*ast.literal_eval(line)) for line in self.run(code, path).decode().splitlines()
                    if line.strip()]
