@@ -34,6 +34,7 @@ import select
 import shutil
 import signal
 import tempfile
+import termios
 import threading
 import time
 import tty
@@ -42,7 +43,7 @@ from pathlib import Path
 from types import TracebackType
 
 from metakernel_micropython.transport import LinkClosed
-from metakernel_micropython.transport.virtual_board import VirtualBoardTransport
+from metakernel_micropython.transport.virtual_board import VirtualBoardTransport, sigint_handler_installed
 
 #: Bytes like those an ESP8266's 74880-baud boot message gives when read at 115200 baud.
 WRONG_BAUD_GARBAGE = bytes.fromhex(
@@ -290,9 +291,29 @@ class VirtualBoardOnPty:
         for index, part in enumerate(data.split(b"\x03")):
             with self._board_lock:
                 if index:
-                    self._board.send_interrupt()
+                    self._interrupt_board()
                 if part:
                     self._board.write(part)
+
+    def _interrupt_board(self) -> None:
+        assert self._board is not None
+        pid = self._board.pid
+        if self.baudrate:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                return
+            try:
+                # A board on a UART blocks in print() once its small TX FIFO is full; the
+                # unix port instead ran ahead into the pty's buffer. Output it wrote there
+                # but nobody read yet, a real board would not have produced by now.
+                if sigint_handler_installed(pid):
+                    termios.tcflush(self._board.fileno(), termios.TCIFLUSH)
+                self._board.send_interrupt()
+            finally:
+                os.kill(pid, signal.SIGCONT)
+        else:
+            self._board.send_interrupt()
 
     # -- board to client -------------------------------------------------------------------
     def _board_to_client(self) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from conftest import require_testbed
 from kernel_driver import CellResult, KernelSession
+from kernel_probes import (kernel_memory_mb, mixed_cells_total, run_mixed_cell, virtual_board_pid,
+                           when_printed)
 from metakernel_micropython.transport.virtual_board import unavailable_reason
 from testbeds.serial_relay import ESP_IDF_BOOT_LOG, WIFI_LOG_LINES, WRONG_BAUD_GARBAGE, VirtualBoardOnPty
 
@@ -67,49 +68,6 @@ def kernel_connected_by(connect_cell: str, tmp_path_factory: pytest.TempPathFact
         yield session
     finally:
         session.close()
-
-
-class when_printed:  # noqa: N801 (reads as a phrase where it is used)
-    """An on_message hook that runs `action` once, as soon as the cell has printed `text`."""
-
-    def __init__(self, text: str, action: Callable[[], None]) -> None:
-        self.text, self.action = text, action
-        self.recent = ""
-        self.done = False
-
-    def __call__(self, message: dict[str, Any]) -> None:
-        if self.done or message["msg_type"] != "stream":
-            return
-        self.recent = (self.recent + message["content"]["text"])[-4096:]
-        if self.text in self.recent:
-            self.done = True
-            self.action()
-
-
-def kernel_memory_mb(kernel: KernelSession, field: str = "VmRSS") -> float:
-    """The kernel process's resident memory (VmRSS), or its peak (VmHWM), in MB."""
-    with open(f"/proc/{kernel.manager.provisioner.pid}/status") as status:  # type: ignore[union-attr]
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError(f"no {field} for the kernel process")
-
-
-def virtual_board_pid(kernel: KernelSession) -> int:
-    """The MicroPython unix-port process that the kernel runs for %virtualboard."""
-    kernel_pid = kernel.manager.provisioner.pid  # type: ignore[union-attr]
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            command = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == kernel_pid and b"virtual_board_child" in command:
-            return int(entry)
-    raise AssertionError("the kernel runs no virtual board")
 
 
 def assert_rebooted_and_ready(kernel: KernelSession, result: CellResult) -> None:
@@ -230,22 +188,10 @@ def test_interrupt_stops_a_flood(board_kernel_module: KernelSession) -> None:
 
 # -- long session ---------------------------------------------------------------------------
 def run_mixed_cells(kernel: KernelSession, count: int) -> None:
-    """Prints, board exceptions and interrupts in turn; every cell must give what it should."""
     kernel.run("total = 0")
     for number in range(count):
-        kind = number % 10
-        if kind == 9:
-            result = kernel.run("print('spin')\nwhile True:\n    pass",
-                                on_message=when_printed("spin", kernel.interrupt))
-            assert result.error and result.error["ename"] == "KeyboardInterrupt", (number, result)
-        elif kind == 5:
-            result = kernel.run("1 / 0")
-            assert result.error and result.error["ename"] == "ZeroDivisionError", (number, result)
-        else:
-            result = kernel.run(f"total += {number}\nprint('cell', {number})\ntotal")
-            assert result.stdout == f"cell {number}\n", (number, result)
-    expected = sum(number for number in range(count) if number % 10 not in (5, 9))
-    assert kernel.run("total").result == str(expected)
+        run_mixed_cell(kernel, number)
+    assert kernel.run("total").result == str(mixed_cells_total(count))
 
 
 def check_long_session(kernel: KernelSession, count: int) -> None:

@@ -37,8 +37,9 @@ _REBOOT_LINE_STARTS = (b"MPY: soft reboot", b"rst:0x", b"ets Jun", b"ESP-ROM:", 
 # A NUL counts as a line start: a micro:bit's UART sends one as it resets.
 REBOOT_SIGN = re.compile(rb"(?:^|[\n\x00])(?:" + b"|".join(re.escape(start) for start in _REBOOT_LINE_STARTS[:-1])
                          + rb"|MicroPython \S+ on \d{4}-\d\d-\d\d; )")
-#: How much of the previous chunk to keep, to see a reboot sign cut in two.
-REBOOT_SIGN_SPAN = 64
+#: How much earlier output to keep, to see a reboot sign cut into pieces (a micro:bit under
+#: QEMU sends two bytes at a time; banners with long version strings run past 64 bytes).
+REBOOT_SIGN_SPAN = 128
 #: Plain raw mode has no flow control: old boards need small writes with a pause between.
 PLAIN_RAW_CHUNK = 256
 PLAIN_RAW_PAUSE = 0.01
@@ -350,7 +351,7 @@ class RawRepl:
         first_interrupt = last_interrupt = 0.0
         stderr = bytearray()
         section = 0  # 0: stdout, 1: stderr, 2: waiting for the prompt
-        tail = b""  # the end of the previous chunk, to see reboot signs cut in two
+        tail = b""  # the latest output, to see reboot signs cut into pieces
         held = b""  # stdout that may be the start of a boot banner: shown once it is not
         while True:
             now = time.monotonic()
@@ -364,13 +365,15 @@ class RawRepl:
                 self.transport.send_interrupt()
             chunk = self._read_some(0.05)
             if not chunk:
-                if held:  # a banner arrives in one burst; a pause means it was the user's text
+                # A banner arrives in one burst: a pause means held text was the user's. A
+                # reset's NUL comes a while before its banner, so it stays held.
+                if held.strip(b"\x00"):
                     on_stdout(held)
                     held = b""
                 continue
             if section < 2 and REBOOT_SIGN.search(tail + chunk):
                 self._reboot_seen(tail + chunk, held + chunk if section == 0 else b"", on_stdout)
-            tail = chunk[-REBOOT_SIGN_SPAN:]
+            tail = (tail + chunk)[-REBOOT_SIGN_SPAN:]
             while chunk:
                 if section == 2:
                     if chunk.startswith(b">"):
@@ -394,11 +397,11 @@ class RawRepl:
 
 def _unfinished_reboot_line_start(data: bytes) -> int:
     """Where the last, unfinished line of `data` starts if it may be the start of a reboot
-    sign (held back until the line shows whether it is one), else len(data)."""
-    line_start = max(data.rfind(b"\n"), data.rfind(b"\x00")) + 1
-    line = data[line_start:]
-    if not line and data.endswith(b"\x00"):
-        return len(data) - 1  # a micro:bit's reset NUL, with the banner still to come
-    if 0 < len(line) <= 2 * REBOOT_SIGN_SPAN and any(start.startswith(line[:len(start)]) for start in _REBOOT_LINE_STARTS):
+    sign (held back until the line shows whether it is one), else len(data). A micro:bit's
+    reset NUL is held with the line it starts."""
+    line_start = max(data.rfind(b"\n") + 1, data.rfind(b"\x00"))
+    line = data[line_start:].lstrip(b"\x00")
+    if (line_start < len(data) and len(line) <= 2 * REBOOT_SIGN_SPAN
+            and any(start.startswith(line[:len(start)]) for start in _REBOOT_LINE_STARTS)):
         return line_start
     return len(data)

