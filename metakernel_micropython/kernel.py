@@ -87,10 +87,16 @@ class MicroPythonKernel(MetaKernel):
         message += f" Did you mean {prefix}{nearest[0]}?" if nearest else " %lsmagic lists them all."
         return _FailedMagic(self, ExceptionWrapper("UnknownMagic", message, [message]))
 
+    async def do_execute(self, code: str, *args: Any, **kwargs: Any) -> Any:
+        self._parsing_whole_cell = True
+        return await super().do_execute(code, *args, **kwargs)
+
     def parse_code(self, code: str, cursor_start: int = 0, cursor_end: int = -1) -> dict[str, Any]:
         """A plain cell (no magic, no help) skips metakernel's parser, which lists the
-        current folder for path completions on every cell: a third of a cell's round trip."""
-        if cursor_end == -1 and not self._may_hold_magic(code):
+        current folder for path completions on every cell: a third of a cell's round trip.
+        Only do_execute's own first look at the cell; help and completion need the full parse."""
+        whole_cell, self._parsing_whole_cell = getattr(self, "_parsing_whole_cell", False), False
+        if whole_cell and not self._may_hold_magic(code):
             return {"code": code, "magic": {}}
         return super().parse_code(code, cursor_start, cursor_end)
 

@@ -1,6 +1,8 @@
 """Executes a notebook with the MicroPython kernel and prints each cell with its output.
 
     python tools/run_notebook.py notebooks/00-first-steps.ipynb
+
+Cells tagged `hardware-only` need a real board: they are shown but not run.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+HARDWARE_ONLY = "hardware-only"
 
 
 def output_text(output: dict) -> str:
@@ -30,6 +34,9 @@ def main() -> int:
     parser.add_argument("notebook", type=Path)
     options = parser.parse_args()
     notebook = nbformat.read(options.notebook, as_version=4)
+    skipped = {id(cell) for cell in notebook.cells if HARDWARE_ONLY in cell.get("metadata", {}).get("tags", [])}
+    all_cells = list(notebook.cells)
+    notebook.cells = [cell for cell in all_cells if id(cell) not in skipped]
     client = NotebookClient(notebook, kernel_name="micropython", timeout=300,
                             resources={"metadata": {"path": str(options.notebook.parent)}})
     failed = None
@@ -37,10 +44,10 @@ def main() -> int:
         client.execute()
     except CellExecutionError as error:
         failed = error
-    for index, cell in enumerate(notebook.cells, 1):
+    for index, cell in enumerate(all_cells, 1):
         if cell.cell_type != "code":
             continue
-        print(f"In [{index}]:")
+        print(f"[cell {index}]" + ("   (needs a real board: not run here)" if id(cell) in skipped else ""))
         print("    " + cell.source.replace("\n", "\n    "))
         text = "".join(output_text(output) for output in cell.get("outputs", []))
         if text.strip():
