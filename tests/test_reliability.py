@@ -107,24 +107,33 @@ def test_microbit_restarted_mid_cell(microbit_kernel_module: KernelSession, micr
 
 
 # -- link gone ------------------------------------------------------------------------------
-def test_unplugged_cable_ends_the_cell_and_serialconnect_reconnects(relay_kernel: KernelSession,
-                                                                    relay: VirtualBoardOnPty) -> None:
-    result = relay_kernel.run(STARTED_THEN_SILENT, timeout=30, on_message=when_printed("started", relay.unplug))
+def check_unplug_ends_the_cell_and_serialconnect_reconnects(kernel: KernelSession, board: Any) -> None:
+    """`board` is a testbed with .port, .unplug() and .replug(): the relay or the micro:bit."""
+    result = kernel.run(STARTED_THEN_SILENT, timeout=60, on_message=when_printed("started", board.unplug))
     assert result.status == "error"
     assert result.error["ename"] == "LinkClosed"
-    assert f"run %serialconnect (it reconnects to {relay.port})" in result.error_text
+    assert f"run %serialconnect (it reconnects to {board.port})" in result.error_text
     assert "Traceback" not in result.error_text
 
-    next_cell = relay_kernel.run("print(1)")
+    next_cell = kernel.run("print(1)")
     assert next_cell.status == "error"
-    assert f"The link to {relay.port} at 115200 baud was lost" in next_cell.error_text
+    assert f"The link to {board.port} at 115200 baud was lost" in next_cell.error_text
     assert "%serialconnect" in next_cell.error_text
 
-    relay.replug()
-    again = relay_kernel.run("%serialconnect")
+    board.replug()
+    again = kernel.run("%serialconnect", timeout=120)
     assert again.status == "ok", again.error_text
-    assert relay.port in again.stdout
-    assert relay_kernel.run("print('back')").stdout == "back\n"
+    assert board.port in again.stdout
+    assert kernel.run("print('back')").stdout == "back\n"
+
+
+def test_unplugged_cable_ends_the_cell_and_serialconnect_reconnects(relay_kernel: KernelSession,
+                                                                    relay: VirtualBoardOnPty) -> None:
+    check_unplug_ends_the_cell_and_serialconnect_reconnects(relay_kernel, relay)
+
+
+def test_microbit_unplugged_mid_cell(microbit_kernel_module: KernelSession, microbit: Any) -> None:
+    check_unplug_ends_the_cell_and_serialconnect_reconnects(microbit_kernel_module, microbit)
 
 
 # -- boot noise -----------------------------------------------------------------------------
