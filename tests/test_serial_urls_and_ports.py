@@ -49,3 +49,16 @@ def test_a_single_likely_board_is_chosen_and_two_are_not(monkeypatch: pytest.Mon
     two = one + [fake_port("/dev/ttyUSB0", 0x1A86, 0x7523, "CH340")]
     monkeypatch.setattr(ports.list_ports, "comports", lambda: two)
     assert ConnectionManager.single_likely_port() is None
+
+
+def test_permission_denied_names_the_dialout_group() -> None:
+    # As root (CI) no port refuses us, so this one message is checked on pyserial's exception.
+    import errno
+
+    import serial
+
+    from metakernel_micropython.transport.serial_link import _open_error_message
+
+    refused = serial.SerialException(errno.EACCES, "could not open port /dev/ttyUSB0: [Errno 13] Permission denied")
+    message = _open_error_message("/dev/ttyUSB0", refused)
+    assert "dialout" in message and "\n" not in message
