@@ -35,8 +35,11 @@ _REBOOT_LINE_STARTS = (b"MPY: soft reboot", b"rst:0x", b"ets Jun", b"ESP-ROM:", 
 # Only at the start of a line: the same words inside a line are output (os.uname().version
 # on a micro:bit reads "micro:bit v1.0.1 on ...; MicroPython v1.9.2 on 2017-09-01; ...").
 # A NUL counts as a line start: a micro:bit's UART sends one as it resets.
-REBOOT_SIGN = re.compile(rb"(?:^|[\n\x00])(?:" + b"|".join(re.escape(start) for start in _REBOOT_LINE_STARTS[:-1])
-                         + rb"|MicroPython \S+ on \d{4}-\d\d-\d\d; )")
+_REBOOT_SIGN_TEXT = (b"(?:" + b"|".join(re.escape(start) for start in _REBOOT_LINE_STARTS[:-1])
+                     + rb"|MicroPython \S+ on \d{4}-\d\d-\d\d; )")
+REBOOT_SIGN = re.compile(rb"(?:^|[\n\x00])" + _REBOOT_SIGN_TEXT)
+#: The same in a sliding window of a stream, whose first byte may be inside a line.
+_REBOOT_SIGN_IN_WINDOW = re.compile(rb"[\n\x00]" + _REBOOT_SIGN_TEXT)
 #: How much earlier output to keep, to see a reboot sign cut into pieces (a micro:bit under
 #: QEMU sends two bytes at a time; banners with long version strings run past 64 bytes).
 REBOOT_SIGN_SPAN = 128
@@ -283,7 +286,7 @@ class RawRepl:
         sent = 0
         grants = 0
         window_remaining = window_size
-        noise = b""  # what else the board printed meanwhile (a log line): skipped
+        noise = b"\n"  # what else the board printed meanwhile (a log line): skipped
         while sent < len(code_bytes):
             while window_remaining == 0 or self._pending:
                 signal_byte = self._read_exactly(1, 10.0)
@@ -299,7 +302,7 @@ class RawRepl:
                     return
                 else:
                     noise = noise[-REBOOT_SIGN_SPAN:] + signal_byte
-                    sign = REBOOT_SIGN.search(noise)
+                    sign = _REBOOT_SIGN_IN_WINDOW.search(noise)
                     if sign:
                         raise BoardRebooted(noise[sign.start():] + self.drain(0.3))
                 if not self._pending:
@@ -340,10 +343,10 @@ class RawRepl:
         """Raise BoardRebooted with what the board printed from its first boot line on;
         the cell's own output before that still goes to `on_stdout`."""
         self.in_raw_mode = False
-        sign_in_unshown = REBOOT_SIGN.search(unshown_stdout)
+        sign_in_unshown = _REBOOT_SIGN_IN_WINDOW.search(unshown_stdout)
         if sign_in_unshown and sign_in_unshown.start():
             on_stdout(unshown_stdout[:sign_in_unshown.start()])
-        sign = REBOOT_SIGN.search(recent)
+        sign = _REBOOT_SIGN_IN_WINDOW.search(recent)
         raise BoardRebooted(recent[sign.start() if sign else 0:] + self.drain(0.3))
 
     def _collect_run_output(self, on_stdout: OutputHandler) -> RunResult:
@@ -351,7 +354,7 @@ class RawRepl:
         first_interrupt = last_interrupt = 0.0
         stderr = bytearray()
         section = 0  # 0: stdout, 1: stderr, 2: waiting for the prompt
-        tail = b""  # the latest output, to see reboot signs cut into pieces
+        tail = b"\n"  # the latest output, to see reboot signs cut into pieces; a run starts a line
         held = b""  # stdout that may be the start of a boot banner: shown once it is not
         while True:
             now = time.monotonic()
@@ -371,7 +374,7 @@ class RawRepl:
                     on_stdout(held)
                     held = b""
                 continue
-            if section < 2 and REBOOT_SIGN.search(tail + chunk):
+            if section < 2 and _REBOOT_SIGN_IN_WINDOW.search(tail + chunk):
                 self._reboot_seen(tail + chunk, held + chunk if section == 0 else b"", on_stdout)
             tail = (tail + chunk)[-REBOOT_SIGN_SPAN:]
             while chunk:
