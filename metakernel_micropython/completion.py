@@ -32,7 +32,7 @@ DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\Z")
 #: Resolves a dotted name on the board and prints repr(what(obj)), or None when it cannot.
 #: Everything is inside one function that deletes itself: the user's globals stay as they were.
 _BOARD_LOOKUP = """\
-def _mpk_look(path, may_import):
+def _mpk_look(path, may_import, prefix):
  names = path.split('.')
  g = globals()
  if names[0] in g:
@@ -49,14 +49,15 @@ def _mpk_look(path, may_import):
   obj = getattr(obj, name)
  return {what}
 try:
- print(repr(_mpk_look({path!r}, {may_import!r})))
+ print(repr(_mpk_look({path!r}, {may_import!r}, {prefix!r})))
 except Exception:
  print('None')
 del _mpk_look
 """
 
-_NAMES = "dir(obj)"
-_TOP_LEVEL_NAMES = "list(globals()) + dir(obj)"
+#: Only the names that match are printed: a 16 KB board cannot hold the repr of them all.
+_NAMES = "[name for name in dir(obj) if name.startswith(prefix)]"
+_TOP_LEVEL_NAMES = "[name for name in list(globals()) + dir(obj) if name.startswith(prefix)]"
 _DESCRIPTION = "(repr(type(obj)), repr(obj)[:600], getattr(obj, '__doc__', None), {detail} and dir(obj))"
 
 
@@ -66,9 +67,9 @@ def complete(board: Board | None, text: str) -> list[str]:
         return []
     owner, _, prefix = text.rpartition(".")
     if owner:
-        names = _ask_board(board, owner, _NAMES)
+        names = _ask_board(board, owner, _NAMES, prefix)
     else:
-        board_names = _ask_board(board, "builtins", _TOP_LEVEL_NAMES)
+        board_names = _ask_board(board, "builtins", _TOP_LEVEL_NAMES, prefix)
         names = (board_names or []) + keyword.kwlist
     if not isinstance(names, list):
         return []
@@ -94,12 +95,12 @@ def describe(board: Board | None, expression: str, detailed: bool = False) -> st
     return "\n".join(lines)
 
 
-def _ask_board(board: Board | None, path: str, what: str) -> Any:
+def _ask_board(board: Board | None, path: str, what: str, prefix: str = "") -> Any:
     """Run one lookup on the board between runs; None when busy, absent or failing."""
     if board is None:
         return None
     may_import = path.split(".")[0] in BUILTIN_MODULES
-    code = _BOARD_LOOKUP.format(what=what, path=path, may_import=may_import)
+    code = _BOARD_LOOKUP.format(what=what, path=path, may_import=may_import, prefix=prefix)
     try:
         with board.repl.between_runs() as idle:
             if not idle:
