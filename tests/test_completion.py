@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,25 @@ import pytest
 
 from conftest import require_testbed
 from kernel_driver import KernelSession
+
+
+@pytest.fixture(scope="module", params=["virtual", "microbit"])
+def board_kernel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelSession]:
+    """One kernel per testbed for the whole module: completion only reads, and kernels are slow to start."""
+    if request.param == "virtual":
+        from metakernel_micropython.transport.virtual_board import unavailable_reason
+
+        require_testbed(unavailable_reason())
+        connect = f"%virtualboard --dir {tmp_path_factory.mktemp('board')}"
+    else:
+        connect = f"%serialconnect --port {request.getfixturevalue('microbit').port}"
+    session = KernelSession()
+    try:
+        result = session.run(connect, timeout=120)
+        assert result.status == "ok", result.error_text
+        yield session
+    finally:
+        session.close()
 
 
 def _complete(session: KernelSession, code: str, cursor_pos: int | None = None) -> dict[str, Any]:
@@ -32,16 +52,15 @@ def test_tab_after_os_completes_from_the_board(board_kernel: KernelSession) -> N
     assert content["cursor_start"] == 0 and content["cursor_end"] == len("os.li")
 
 
-def test_tab_after_machine_lists_the_boards_own_names(virtual_kernel: KernelSession) -> None:
-    # The unix port's machine module is small and peculiar: its own dir(), not a host list.
-    matches = _complete(virtual_kernel, "machine.")["matches"]
+def test_tab_after_machine_lists_the_boards_own_names(board_kernel: KernelSession) -> None:
+    # Each port's machine module has its own names: they come from the board's dir().
+    matches = _complete(board_kernel, "machine.")["matches"]
+    if "microbit" in board_kernel.run("import sys\nsys.platform").result:
+        assert "machine.reset" in matches and "machine.soft_reset" not in matches
+        assert "microbit.display" in _complete(board_kernel, "microbit.dis")["matches"]
+        return
     assert "machine.soft_reset" in matches and "machine.mem32" in matches
     assert "machine.Pin" not in matches
-
-
-def test_microbit_module_completes_on_the_microbit(microbit_kernel: KernelSession) -> None:
-    matches = _complete(microbit_kernel, "from microbit import *\nmicrobit.dis")["matches"]
-    assert "microbit.display" in matches
 
 
 def test_user_variables_complete_inside_an_expression(board_kernel: KernelSession) -> None:
@@ -85,9 +104,9 @@ def test_question_mark_cell_shows_the_board_object(board_kernel: KernelSession) 
     assert "function" in result.help_text
 
 
-def test_double_question_mark_also_lists_the_names(virtual_kernel: KernelSession) -> None:
-    result = virtual_kernel.run("machine??")
-    assert "module" in result.help_text and "soft_reset" in result.help_text
+def test_double_question_mark_also_lists_the_names(board_kernel: KernelSession) -> None:
+    result = board_kernel.run("machine??")
+    assert "module" in result.help_text and "mem32" in result.help_text
 
 
 def test_unknown_name_and_no_board_answer_in_one_line(kernel: KernelSession) -> None:
@@ -96,14 +115,14 @@ def test_unknown_name_and_no_board_answer_in_one_line(kernel: KernelSession) -> 
     assert kernel.run("os?").help_text == "No help on 'os': no board is connected."
 
 
-def test_nonsense_is_not_sent_to_the_board(virtual_kernel: KernelSession) -> None:
-    assert not _inspect(virtual_kernel, "no_such_name")["found"]
-    assert "no such name" in virtual_kernel.run("no_such_name?").help_text
-    assert virtual_kernel.run("1 + 1").result == "2"
+def test_nonsense_is_not_sent_to_the_board(board_kernel: KernelSession) -> None:
+    assert not _inspect(board_kernel, "no_such_name")["found"]
+    assert "no such name" in board_kernel.run("no_such_name?").help_text
+    assert board_kernel.run("print(1 + 1)").stdout == "2\n"
 
 
-def test_completion_sent_while_a_cell_runs_does_not_disturb_it(virtual_kernel: KernelSession) -> None:
-    client = virtual_kernel.client
+def test_completion_sent_while_a_cell_runs_does_not_disturb_it(board_kernel: KernelSession) -> None:
+    client = board_kernel.client
     code = "import time\nfor i in range(3):\n    print(i)\n    time.sleep(0.3)"
     execute_id = client.execute(code)
     time.sleep(0.2)
@@ -118,7 +137,7 @@ def test_completion_sent_while_a_cell_runs_does_not_disturb_it(virtual_kernel: K
         if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
             break
     assert stdout == "0\n1\n2\n"
-    assert virtual_kernel.run("print('still fine')").stdout == "still fine\n"
+    assert board_kernel.run("print('still fine')").stdout == "still fine\n"
 
 
 def test_completion_answers_nothing_while_a_run_holds_the_board(board_dir: Path) -> None:
@@ -153,10 +172,10 @@ def test_completion_answers_nothing_while_a_run_holds_the_board(board_dir: Path)
         manager.disconnect()
 
 
-@pytest.mark.parametrize("text", ["os.", "machine.", "sys.pl"])
-def test_completion_speed_is_printed(virtual_kernel: KernelSession, text: str) -> None:
+@pytest.mark.parametrize("text", ["os.", "machine.", "pri"])
+def test_completion_speed_is_printed(board_kernel: KernelSession, text: str) -> None:
     """Not asserted (no timing assertions): printed for the report, `pytest -s`."""
     started = time.monotonic()
-    matches = _complete(virtual_kernel, text)["matches"]
+    matches = _complete(board_kernel, text)["matches"]
     print(f"completion of {text!r}: {len(matches)} names in {1000 * (time.monotonic() - started):.0f} ms")
     assert matches
