@@ -53,8 +53,9 @@ def test_a_serial_client_runs_code_in_the_friendly_repl(relay: VirtualBoardOnPty
 
 def test_ctrl_c_from_the_client_stops_a_loop(relay: VirtualBoardOnPty) -> None:
     with open_prompt(relay.port) as link:
-        link.write(b"while True: pass\r\r")
-        read_until(link, b"... ", timeout=1)
+        # Ctrl-C before the loop runs would be input, as on a real board: wait for it to run.
+        link.write(b"exec('print(1 + 1)\\nwhile True: pass')\r")
+        read_until(link, b"2")
         link.write(b"\x03")
         assert b"KeyboardInterrupt" in read_until(link, b">>> ")
 
