@@ -88,6 +88,7 @@ def test_virtual_board_killed_mid_cell_ends_the_cell_with_its_banner(board_kerne
 
 
 def test_reset_button_mid_cell_on_a_serial_board(relay_kernel: KernelSession, relay: VirtualBoardOnPty) -> None:
+    relay_kernel.run("lost = 'a variable the reset clears'")
     result = relay_kernel.run(STARTED_THEN_SILENT, timeout=30, on_message=when_printed("started", relay.reset))
     assert_rebooted_and_ready(relay_kernel, result)
     assert relay_kernel.run("print('lost' in globals())").stdout == "False\n"
