@@ -97,8 +97,14 @@ def test_first_steps_on_the_virtual_board(virtual_board_ready: None, tmp_path: P
     assert "%virtualboard" in text  # %lsmagic lists our magics
 
 
-def test_microbit_notebook_on_the_microbit_under_qemu(microbit: Any, tmp_path: Path) -> None:
-    notebook = run_notebook("05-microbit.ipynb", tmp_path, connect=f"%serialconnect --port {microbit.port}")
+def test_microbit_notebook_on_the_microbit_under_qemu(tmp_path: Path) -> None:
+    """On a micro:bit of its own, fresh from boot, as a learner's would be (16 KB of RAM:
+    the session's shared one carries what earlier tests left in its memory)."""
+    from testbeds.qemu_microbit import MicrobitQemu, qemu_available
+
+    require_testbed(qemu_available())
+    with MicrobitQemu() as microbit:
+        notebook = run_notebook("05-microbit.ipynb", tmp_path, connect=f"%serialconnect --port {microbit.port}")
     text = output_text(notebook)
     assert "micro:bit" in text  # the banner
     assert "no press" in text and "x=" in text
