@@ -8,6 +8,10 @@ import serial
 from . import LinkClosed, Transport, TransportError
 
 
+#: A pause longer than this ends a read: at 115200 baud a byte takes 87 microseconds.
+COALESCE_GAP = 0.003
+
+
 def _open_error_message(port: str, error: serial.SerialException) -> str:
     text = str(error)
     code = getattr(error, "errno", None)
@@ -47,11 +51,16 @@ class SerialTransport(Transport):
     def read(self, max_bytes: int = 4096, timeout: float = 0.05) -> bytes:
         try:
             self._link.timeout = timeout
-            first = self._link.read(1)
-            if not first:
-                return b""
-            waiting = min(self._link.in_waiting, max_bytes - 1)
-            return first + (self._link.read(waiting) if waiting > 0 else b"")
+            received = bytearray(self._link.read(1))
+            # Gather what follows closely: a UART (or QEMU's, two bytes at a time) hands over a
+            # line in dribbles, and each read becomes a message to the notebook.
+            self._link.timeout = COALESCE_GAP
+            while received and len(received) < max_bytes:
+                more = self._link.read(min(max(self._link.in_waiting, 1), max_bytes - len(received)))
+                if not more:
+                    break
+                received += more
+            return bytes(received)
         except (serial.SerialException, OSError, TypeError, AttributeError) as error:
             # pyserial raises SerialException("device reports readiness to read but
             # returned no data") or OSError(EIO) when a USB adapter is unplugged.
