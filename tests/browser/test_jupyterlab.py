@@ -1,8 +1,8 @@
 """Issue 7 in a real browser: JupyterLab 4 started here, driven by Debian's headless Chromium.
 
 One notebook, run cell by cell as a learner would: cells on the virtual board, the port
-picker connecting with its button, and the flash progress bar moving while %esptool flashes
-the ESP simulator. Screenshots go to test-artifacts/browser/. Nothing here downloads a
+picker connecting with its button, Tab completion from the board, and the flash progress
+bar moving while %esptool flashes the ESP simulator. Screenshots go to test-artifacts/browser/. Nothing here downloads a
 browser: playwright launches /usr/bin/chromium (apt-get install chromium).
 """
 from __future__ import annotations
@@ -86,6 +86,7 @@ def notebook_path(workspace: Path, esp_simulator: Any) -> Path:
         "%connectpanel",
         'import sys\nprint("after the panel:", sys.platform)',
         f"%esptool --port {esp_simulator.port} --before no-reset write firmware.bin",
+        "import os\nos.li",
     )]
     path = workspace / "classroom.ipynb"
     nbformat.write(notebook, path)
@@ -213,6 +214,23 @@ def test_port_picker_connects_with_its_button(page: Any) -> None:
     _expect_output(page, after, "after the panel: linux")
 
 
+def test_tab_completes_from_the_board(page: Any) -> None:
+    editor = _cell(page, 5).locator(".jp-InputArea-editor")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Tab")
+    offered = page.locator(".jp-Completer-item", has_text="os.listdir")
+    try:
+        offered.wait_for(timeout=30_000)
+    except Exception:
+        _shot(page, "failed-waiting-for-completion")
+        raise
+    _shot(page, "4-tab-completion")
+    page.keyboard.press("Enter")
+    editor.locator(".cm-content", has_text="os.listdir").wait_for()
+    page.keyboard.press("Escape")
+
+
 def test_flash_progress_bar_moves_while_flashing(page: Any, esp_simulator: Any) -> None:
     cell = _run_cell(page, 4)
     bar = cell.locator(".widget-hprogress .progress-bar").first
@@ -229,16 +247,16 @@ def test_flash_progress_bar_moves_while_flashing(page: Any, esp_simulator: Any) 
         if width and width not in seen:
             seen.append(width)
             if not shot_taken and width not in ("0%", "100%", "0"):
-                _shot(page, "4-flashing-in-progress")
+                _shot(page, "5-flashing-in-progress")
                 shot_taken = True
         if cell.locator(".jp-OutputArea-output", has_text="Error").count():
             break
         page.wait_for_timeout(100)
-    _shot(page, "5-flashed")
+    _shot(page, "6-flashed")
     print(f"progress bar widths seen while flashing: {seen}")
     output = cell.locator(".jp-OutputArea").inner_text()
     assert "MD5 verified" in output, output
     in_between = [width for width in seen if width not in ("0%", "100%", "0", "")]
     assert len(in_between) >= 2, f"the bar showed only {seen}"
     assert bytes(esp_simulator.flash[0x1000 + 0x40:0x1000 + 0x140]) != b"\xff" * 256
-    shutil.copy(ARTIFACTS / "5-flashed.png", ARTIFACTS / "latest.png")
+    shutil.copy(ARTIFACTS / "6-flashed.png", ARTIFACTS / "latest.png")
