@@ -6,6 +6,7 @@ console, a plain text view) still shows something useful.
 """
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -13,9 +14,7 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 def widgets_unavailable() -> str | None:
     """Why widgets cannot be built here, or None when ipywidgets is installed."""
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("ipywidgets") is None:
         return "ipywidgets is not installed (pip install ipywidgets)"
     return None
 
