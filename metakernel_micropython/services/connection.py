@@ -45,7 +45,8 @@ def how_to_connect() -> str:
     if ports:
         lines.append("Serial ports found:")
         lines += [f"  {port.summary()}" for port in ports]
-        lines.append("Connect with %serialconnect --port " + ports[0].device)
+        lines.append("Connect with %serialconnect --port " + ports[0].device
+                     + ", or pick one from a list with %connectpanel.")
     else:
         lines.append("No serial port found: plug in a board, or try %virtualboard (no hardware needed).")
     lines.append("Other links: %virtualboard, %websocketconnect URL, %socketconnect HOST PORT.")
