@@ -82,8 +82,16 @@ def microbit() -> Iterator[object]:
 
 @pytest.fixture
 def microbit_kernel(kernel: KernelSession, microbit: object) -> KernelSession:
-    """A kernel connected over serial to the micro:bit under QEMU."""
-    result = kernel.run(f"%serialconnect --port {microbit.port}", timeout=120)  # type: ignore[attr-defined]
+    """A kernel connected over serial to the micro:bit under QEMU.
+
+    The micro:bit is shared by the session; if an earlier test left it hung (a 1.9.2 board can
+    hang for good on a cell too large for its RAM), it is reset first, as a user would.
+    """
+    connect = f"%serialconnect --port {microbit.port}"  # type: ignore[attr-defined]
+    result = kernel.run(connect, timeout=120)
+    if result.status != "ok":
+        microbit.restart()  # type: ignore[attr-defined]
+        result = kernel.run(connect, timeout=120)
     assert result.status == "ok", result.error_text
     return kernel
 
