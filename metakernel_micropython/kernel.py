@@ -136,7 +136,7 @@ class MicroPythonKernel(MetaKernel):
         if result.stderr:
             return self._board_exception(result.stderr)
         # A ready MIME bundle: metakernel sends it as Out[n] without running IPython's formatters.
-        return {"text/plain": value} if value is not None else None
+        return {"text/plain": value} if value not in (None, "None") else None
 
     def _board_for_cell(self) -> Board:
         if self.connection.board is None and self.connection.raw_link is None:
