@@ -116,3 +116,9 @@ def test_cell_too_large_for_a_micro_bit_is_refused_clearly(microbit_kernel: Kern
     assert result.status == "error"
     assert "RAM free" in result.error_text and "%sendtofile" in result.error_text
     assert microbit_kernel.run("print('fine')").stdout == "fine\n"
+
+
+def test_connecting_leaves_the_users_globals_alone(board_kernel: KernelSession) -> None:
+    board_kernel.run("%reboot", timeout=120)
+    names = board_kernel.run("sorted(k for k in globals() if not k.startswith('__'))").result
+    assert names == "[]"

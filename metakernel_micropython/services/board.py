@@ -9,11 +9,15 @@ from ..transport import Transport
 from .board_values import parse_value, value_code
 
 # Prints the banner without its "MicroPython " start: that text in the middle of a run is how
-# the protocol recognises a board that rebooted.
+# the protocol recognises a board that rebooted. Inside a function that deletes itself, so the
+# user's globals gain no names.
 _DESCRIBE = (
-    "import sys\n"
-    "try:\n import os;u=os.uname();print('%s; %s' % (u.version, u.machine))\n"
-    "except Exception:\n print('%s; %s' % ('.'.join(str(n) for n in sys.implementation.version[:3]), sys.platform))\n"
+    "def _mpk_describe():\n"
+    " import sys\n"
+    " try:\n  import os;u=os.uname();return '%s; %s' % (u.version, u.machine)\n"
+    " except Exception:\n  return '%s; %s' % ('.'.join(str(n) for n in sys.implementation.version[:3]), sys.platform)\n"
+    "print(_mpk_describe())\n"
+    "del _mpk_describe\n"
 )
 
 
