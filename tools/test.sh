@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh --test
 mkdir -p test-artifacts
 status=0
-.venv/bin/python -m pytest tests -p no:cacheprovider -ra "$@" || status=$?
+# The long soak cases (marked slow) run with: .venv/bin/python -m pytest -m slow tests
+.venv/bin/python -m pytest tests -m "not slow" -p no:cacheprovider -ra "$@" || status=$?
 # pytest's 5 means "no test ran": for this project that is a failure too.
 exit "$status"
