@@ -73,6 +73,7 @@ def board_dir(shared_virtual: tuple[KernelSession, Path]) -> Path:
 @pytest.fixture
 def microbit_board(shared_microbit: KernelSession) -> KernelSession:
     ok(shared_microbit, "import os\nfor name in os.listdir():\n    os.remove(name)\n")
+    ok(shared_microbit, "%reboot")  # a fresh heap: 8 KB fragment quickly over many tests
     return shared_microbit
 
 
