@@ -8,10 +8,6 @@ import serial
 from . import LinkClosed, Transport, TransportError
 
 
-#: A pause longer than this ends a read: at 115200 baud a byte takes 87 microseconds.
-COALESCE_GAP = 0.003
-
-
 def _open_error_message(port: str, error: serial.SerialException) -> str:
     text = str(error)
     code = getattr(error, "errno", None)
@@ -52,9 +48,9 @@ class SerialTransport(Transport):
         try:
             self._link.timeout = timeout
             received = bytearray(self._link.read(1))
-            # Gather what follows closely: a UART (or QEMU's, two bytes at a time) hands over a
-            # line in dribbles, and each read becomes a message to the notebook.
-            self._link.timeout = COALESCE_GAP
+            # Take all that is already there: waiting for more, even 3 ms, would cost the
+            # protocol's handshakes more than it saves in notebook messages.
+            self._link.timeout = 0
             while received and len(received) < max_bytes:
                 more = self._link.read(min(max(self._link.in_waiting, 1), max_bytes - len(received)))
                 if not more:
