@@ -56,6 +56,11 @@ class MicroPythonKernel(MetaKernel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.connection = ConnectionManager()
         super().__init__(*args, **kwargs)
+        # The app's logger passes everything down to DEBUG and lets its handlers drop it: every
+        # log.debug in metakernel's cell path then builds a record for nothing. Same output.
+        handler_levels = [handler.level for handler in self.log.handlers]
+        if handler_levels:
+            self.log.setLevel(min(handler_levels))
         # metakernel's parser ends a magic's name at a dash; ours may have one (%mpy-cross).
         self.parser.magic_regex = DASHED_MAGIC_NAME + "|" + self.parser.magic_regex
 
