@@ -21,6 +21,10 @@ class MicroPythonKernelConformance(jupyter_kernel_test.KernelTests):
         {"code": "'text'", "result": "'text'"},
     ]
     code_generate_error = "raise ValueError('boom')"
+    # Completion and inspection are answered by the board itself.
+    completion_samples = [{"text": "pri", "matches": {"print"}}, {"text": "import os\nos.lis", "matches": {"os.listdir"}}]
+    code_inspect_sample = "print"
+    code_page_something = "print?"
     complete_code_samples = ["1", "print('hello, world')", "def f(x):\n    return x", "%lsmagic\n"]
     incomplete_code_samples = ["def f(x):", "for i in range(3):", "x = [1,"]
     invalid_code_samples = ["1 +* 2", "def def"]
