@@ -65,3 +65,16 @@ def test_interrupts_aimed_at_the_end_of_short_runs(repl: RawRepl) -> None:
         repl.run("x = 1", lambda data: None)
     assert repl.exec_capture("print('alive')").strip() == b"alive"
     assert transport.restarts == 0
+
+
+def test_small_cells_after_the_first_go_in_one_write_and_still_run(repl: RawRepl) -> None:
+    assert repl.exec_capture("print(1)").strip() == b"1"
+    assert repl.raw_paste_window
+    for number in range(50):
+        assert repl.exec_capture(f"print({number} * 2)").strip() == str(number * 2).encode()
+    from metakernel_micropython.protocol import BoardError
+
+    with pytest.raises(BoardError) as failure:
+        repl.exec_capture("def broken(:\n    pass")
+    assert failure.value.ename == "SyntaxError"
+    assert repl.exec_capture("print('after')").strip() == b"after"

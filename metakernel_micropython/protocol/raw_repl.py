@@ -74,6 +74,8 @@ class RawRepl:
         self.in_raw_mode = False
         #: None until the first run tells us whether the firmware has raw-paste mode.
         self.raw_paste_supported: bool | None = None
+        #: The board's raw-paste window, once seen: a cell that fits goes in one write.
+        self.raw_paste_window: int | None = None
         self._pending = bytearray()
         self._interrupt_requested = threading.Event()
         #: Held for the whole of a run, so that work squeezed in between cells (completion)
@@ -153,6 +155,8 @@ class RawRepl:
             except BoardNotAnswering as second:
                 raise BoardNotAnswering(noise + failure.received + second.received) from None
         self.in_raw_mode = True
+        # After a reset the firmware may be another (just flashed): ask again on the next run.
+        self.raw_paste_supported, self.raw_paste_window = None, None
         return noise + seen[: -len(RAW_REPL_BANNER)]
 
     def exit_raw_repl(self) -> None:
@@ -176,7 +180,7 @@ class RawRepl:
             printed += self._read_some(0.05)
         printed += self.drain(0.1)
         self.in_raw_mode = printed.endswith(RAW_REPL_BANNER)
-        self.raw_paste_supported = None
+        self.raw_paste_supported, self.raw_paste_window = None, None
         if not self.in_raw_mode:
             self.enter_raw_repl()
         return bytes(printed)
@@ -249,6 +253,9 @@ class RawRepl:
 
     def _send_raw_paste(self, code_bytes: bytes) -> bool:
         """Send with raw-paste flow control; False if the firmware has no raw-paste mode."""
+        if self.raw_paste_window is not None and len(code_bytes) <= self.raw_paste_window:
+            self._send_within_known_window(code_bytes)
+            return True
         self.transport.write(b"\x05A\x01")
         reply = self._await_raw_paste_reply()
         if reply != b"R\x01":
@@ -256,11 +263,25 @@ class RawRepl:
             return False
         self.raw_paste_supported = True
         window_size = struct.unpack("<H", self._read_exactly(2, 2.0))[0]
+        self.raw_paste_window = window_size
         self._write_with_flow_control(code_bytes, window_size)
         self.transport.write(b"\x04")
         # The board answers the end of data with Ctrl-D once it has read everything.
         self.read_until(b"\x04", 10.0)
         return True
+
+    def _send_within_known_window(self, code_bytes: bytes) -> None:
+        """A cell no larger than the window this board granted before needs no flow control:
+        request, code and end go in one write, which saves a round trip per cell."""
+        self.transport.write(b"\x05A\x01" + code_bytes + b"\x04")
+        if self._await_raw_paste_reply() != b"R\x01":
+            # The firmware changed under us (flashed, or another board on the port): the
+            # board took the bytes as plain raw input, and Ctrl-D ran them.
+            self.raw_paste_supported, self.raw_paste_window = False, None
+            self.read_until(b"OK", 10.0)
+            return
+        self._read_exactly(2, 2.0)  # the window size, known already
+        self.read_until(b"\x04", 10.0)  # skipping flow-control grants, up to the end-of-data echo
 
     def _await_raw_paste_reply(self, timeout: float = 2.0) -> bytes:
         """b"R\x01" (raw-paste on), b"R\x00" (refused) or b"" (old firmware, banner again)."""
