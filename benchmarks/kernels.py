@@ -41,13 +41,18 @@ def run_cell(client: object, code: str, timeout: float = 60) -> dict:
     return {"reply": reply, "outputs": outputs}
 
 
-def median_seconds(action: Callable[[], object], repeats: int) -> float:
-    timings = []
+def timings(action: Callable[[], object], repeats: int) -> list[float]:
+    """Seconds taken by each of `repeats` calls of `action`."""
+    taken = []
     for _ in range(repeats):
         started = time.perf_counter()
         action()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+        taken.append(time.perf_counter() - started)
+    return taken
+
+
+def median_seconds(action: Callable[[], object], repeats: int) -> float:
+    return statistics.median(timings(action, repeats))
 
 
 def stop(manager: KernelManager, client: object) -> None:
