@@ -22,6 +22,7 @@ from .output_throttle import OutputThrottle
 from .protocol import BoardRebooted, ProtocolError
 from .protocol.board_errors import BoardError
 from .services.board import Board
+from .services.connect import connect_serial
 from .services.connection import ConnectionManager, NotConnected
 from .transport import LinkClosed, TransportError
 
@@ -147,7 +148,6 @@ class MicroPythonKernel(MetaKernel):
         if self.connection.board is None and self.connection.raw_link is None:
             port = self.connection.single_likely_port()
             if port is not None:
-                from .services.connect import connect_serial
                 description = connect_serial(self.connection, port)
                 self.Print(f"Connected to the only board found: {description}")
         return self.connection.require_board()
