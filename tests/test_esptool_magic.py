@@ -3,24 +3,15 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 
 import pytest
 from conftest import require_testbed
-from kernel_driver import KernelSession
 
 from testbeds.esp_images import make_image
 from testbeds.esp_simulator import EspSimulator
 
 PAYLOAD = random.Random(606).randbytes(64 * 1024)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-@pytest.fixture(scope="module")
-def shared_kernel() -> Iterator[KernelSession]:
-    session = KernelSession()
-    yield session
-    session.close()
 
 
 @pytest.fixture
@@ -41,10 +32,10 @@ def assert_one_line_error(result, *fragments: str) -> None:
     assert "Traceback" not in result.error_text + result.stderr
 
 
-def test_write_reports_progress_and_flashes_the_board(shared_kernel, images):
+def test_write_reports_progress_and_flashes_the_board(module_kernel, images):
     firmware = images("esp32")
     with EspSimulator("esp32") as sim:
-        result = shared_kernel.run(f"%esptool --port {sim.port} write {firmware}", timeout=120)
+        result = module_kernel.run(f"%esptool --port {sim.port} write {firmware}", timeout=120)
         written = bytes(sim.flash[0x1000:0x1000 + len(open(firmware, "rb").read())])
     assert result.status == "ok", result.error_text
     assert "Connecting... Erasing... Writing 0% 25% 50% 75% 100% Verifying... done" in result.stdout
@@ -53,35 +44,35 @@ def test_write_reports_progress_and_flashes_the_board(shared_kernel, images):
     assert written == open(firmware, "rb").read()
 
 
-def test_seed_spellings_still_work_and_insist_on_their_chip(shared_kernel, images):
+def test_seed_spellings_still_work_and_insist_on_their_chip(module_kernel, images):
     with EspSimulator("esp8266") as sim:
-        refused = shared_kernel.run(f"%esptool --port {sim.port} esp32 {images('esp8266')}")
+        refused = module_kernel.run(f"%esptool --port {sim.port} esp32 {images('esp8266')}")
         assert_one_line_error(refused, "The board is an ESP8266, not an ESP32")
         assert sim.flash == b"\xff" * len(sim.flash)
-        flashed = shared_kernel.run(f"%esptool --port {sim.port} esp8266 {images('esp8266')}", timeout=120)
+        flashed = module_kernel.run(f"%esptool --port {sim.port} esp8266 {images('esp8266')}", timeout=120)
         assert flashed.status == "ok", flashed.error_text
         assert "to the ESP8266 at 0x0" in flashed.stdout
         assert sim.flash[0] == 0xE9
 
 
-def test_image_for_another_chip_is_refused_unless_forced(shared_kernel, images):
+def test_image_for_another_chip_is_refused_unless_forced(module_kernel, images):
     with EspSimulator("esp32") as sim:
-        refused = shared_kernel.run(f"%esptool --port {sim.port} write {images('esp32s3')}")
+        refused = module_kernel.run(f"%esptool --port {sim.port} write {images('esp32s3')}")
         assert_one_line_error(refused, "This image is for ESP32-S3 but the board is an ESP32", "--force")
         assert "failed" in refused.stdout
         assert sim.flash == b"\xff" * len(sim.flash)
-        forced = shared_kernel.run(f"%esptool --port {sim.port} write --force {images('esp32s3')}", timeout=120)
+        forced = module_kernel.run(f"%esptool --port {sim.port} write --force {images('esp32s3')}", timeout=120)
         assert forced.status == "ok", forced.error_text
         assert sim.flash[0x1000] == 0xE9
 
 
-def test_erase_info_and_read(shared_kernel, tmp_path):
+def test_erase_info_and_read(module_kernel, tmp_path):
     backup = tmp_path / "backup.bin"
     with EspSimulator("esp32", flash_size=1024 * 1024) as sim:
         sim.nor.program(0x10000, PAYLOAD)
-        info = shared_kernel.run(f"%esptool --port {sim.port} info")
-        read = shared_kernel.run(f"%esptool read --port {sim.port} --offset 0x10000 --size 0x10000 {backup}")
-        erased = shared_kernel.run(f"%esptool --port {sim.port} erase")
+        info = module_kernel.run(f"%esptool --port {sim.port} info")
+        read = module_kernel.run(f"%esptool read --port {sim.port} --offset 0x10000 --size 0x10000 {backup}")
+        erased = module_kernel.run(f"%esptool --port {sim.port} erase")
         assert sim.flash == b"\xff" * len(sim.flash)
     assert info.status == "ok", info.error_text
     assert "ESP32-D0WD-V3 (revision v3.0)" in info.stdout and "MAC 24:0a:c4:12:34:56" in info.stdout
@@ -92,24 +83,24 @@ def test_erase_info_and_read(shared_kernel, tmp_path):
     assert "Erased the flash of the ESP32." in erased.stdout
 
 
-def test_board_not_in_bootloader(shared_kernel, images):
+def test_board_not_in_bootloader(module_kernel, images):
     with EspSimulator("esp32", mode="silent") as sim:
-        result = shared_kernel.run(f"%esptool --port {sim.port} write {images('esp32')}")
+        result = module_kernel.run(f"%esptool --port {sim.port} write {images('esp32')}")
     assert_one_line_error(result, "No answer from the ESP bootloader", "hold BOOT (GPIO0) and press RESET (EN)")
 
 
-def test_missing_port_and_missing_image(shared_kernel, images, tmp_path):
-    no_port = shared_kernel.run(f"%esptool --port /dev/ttyUSB98 write {images('esp32')}")
+def test_missing_port_and_missing_image(module_kernel, images, tmp_path):
+    no_port = module_kernel.run(f"%esptool --port /dev/ttyUSB98 write {images('esp32')}")
     assert_one_line_error(no_port, "Port /dev/ttyUSB98 does not exist")
     with EspSimulator("esp32") as sim:
-        no_image = shared_kernel.run(f"%esptool --port {sim.port} write {tmp_path / 'missing.bin'}")
+        no_image = module_kernel.run(f"%esptool --port {sim.port} write {tmp_path / 'missing.bin'}")
     assert_one_line_error(no_image, "missing.bin not found")
 
 
-def test_usage_errors_show_the_usage(shared_kernel):
-    result = shared_kernel.run("%esptool write")
+def test_usage_errors_show_the_usage(module_kernel):
+    result = module_kernel.run("%esptool write")
     assert_one_line_error(result, "write needs a file name")
-    result = shared_kernel.run("%esptool flash x.bin")
+    result = module_kernel.run("%esptool flash x.bin")
     assert result.status == "error"
     assert "Usage: %esptool [--port P] [--baud B] erase | write" in result.error_text
 
