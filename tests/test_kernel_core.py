@@ -6,7 +6,6 @@ micro:bit under QEMU (MicroPython 1.9.2, plain raw REPL only).
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
