@@ -229,3 +229,19 @@ def test_addresses_are_completed_to_webrepl_urls(typed: str, url: str) -> None:
 def test_addresses_that_are_not_webrepl_urls_are_refused(typed: str) -> None:
     with pytest.raises(TransportError, match="Not a WebREPL address"):
         normalise_url(typed)
+
+
+def test_binary_put_and_get_report_their_progress(webrepl_server: WebReplServer, board_dir: Path) -> None:
+    # What the file magics' progress bar is fed while a long file crosses a slow Wi-Fi link.
+    data = os.urandom(100_000)
+    link = WebReplTransport(webrepl_server.url, PASSWORD)
+    sent: list[int] = []
+    received: list[int] = []
+    try:
+        link.put_file("progress.bin", data, sent.append)
+        assert link.get_file("progress.bin", received.append) == data
+    finally:
+        link.close()
+    assert len(sent) > 10 and sent == sorted(sent) and sent[-1] == len(data)
+    assert len(received) > 10 and received == sorted(received) and received[-1] == len(data)
+    assert (board_dir / "progress.bin").read_bytes() == data

@@ -167,7 +167,7 @@ class _Upload:
         link = self.files.board.transport
         if isinstance(link, FileTransferLink) and copy_from is None:
             self.control.progress(0, total)
-            link.put_file(self.temporary, self.data)
+            link.put_file(self.temporary, self.data, lambda done: self.control.progress(done, total))
         else:
             chunk_size = self.features.chunk_size
             self.files.run(board_scripts.open_for_writing(self.temporary, copy_from, self.features.deflate),
@@ -263,7 +263,7 @@ def fetch_bytes(files: BoardFileSystem, path: str, control: TransferControl | No
         raise IsADirectoryError(21, "Is a directory on the board", path)
     link = files.board.transport
     if isinstance(link, FileTransferLink):
-        data = link.get_file(path)
+        data = link.get_file(path, lambda done: control.progress(done, entry.size))
     else:
         data = _read_in_chunks(files, path, entry.size, control)
     if len(data) != entry.size or (entry.sha256 is not None and entry.sha256 != sha256(data)):

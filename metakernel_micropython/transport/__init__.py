@@ -6,7 +6,11 @@ interface, so the raw REPL engine above never knows which one it talks to.
 from __future__ import annotations
 
 import abc
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Optional, Protocol, runtime_checkable
+
+#: Called with the number of bytes moved so far, as a file transfer goes.
+ByteProgress = Optional[Callable[[int], None]]
 
 
 class TransportError(Exception):
@@ -58,8 +62,8 @@ class FileTransferLink(Protocol):
     The file service uses these when the transport has them, else it goes through the REPL.
     """
 
-    def put_file(self, board_path: str, data: bytes) -> None:
+    def put_file(self, board_path: str, data: bytes, progress: ByteProgress = None) -> None:
         """Write `data` to `board_path` on the board (no verification, no rename)."""
 
-    def get_file(self, board_path: str) -> bytes:
+    def get_file(self, board_path: str, progress: ByteProgress = None) -> bytes:
         """Read the whole file `board_path` from the board."""

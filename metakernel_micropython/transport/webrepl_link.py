@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import websocket
 from websocket import ABNF
 
-from . import LinkClosed, Transport, TransportError
+from . import ByteProgress, LinkClosed, Transport, TransportError
 from .tcp_keepalive import detect_dead_peer
 
 DEFAULT_URL = "ws://192.168.4.1:8266/"
@@ -185,16 +185,18 @@ class WebReplTransport(Transport):
             raise self._gone() from None
 
     # -- the file protocol (FileTransferLink) ----------------------------------------
-    def put_file(self, board_path: str, data: bytes) -> None:
+    def put_file(self, board_path: str, data: bytes, progress: ByteProgress = None) -> None:
         """Write `data` to `board_path` with WebREPL's binary put (no verification, no rename)."""
         with self._file_transfer(board_path, "write"):
             self._send_file_request(PUT_FILE, board_path, len(data))
             self._expect_file_reply(board_path, "write", FILE_REPLY_TIMEOUT)
             for start in range(0, len(data), FRAME_SIZE):
                 self._send(data[start:start + FRAME_SIZE], ABNF.OPCODE_BINARY)
+                if progress:
+                    progress(min(start + FRAME_SIZE, len(data)))
             self._expect_file_reply(board_path, "write", FILE_REPLY_TIMEOUT + len(data) / SLOWEST_PUT_RATE)
 
-    def get_file(self, board_path: str) -> bytes:
+    def get_file(self, board_path: str, progress: ByteProgress = None) -> bytes:
         """The whole file `board_path`, read with WebREPL's binary get."""
         content = bytearray()
         with self._file_transfer(board_path, "read"):
@@ -206,6 +208,8 @@ class WebReplTransport(Transport):
                 if chunk_length == 0:
                     break
                 content += self._take_file_bytes(chunk_length, board_path, FILE_REPLY_TIMEOUT)
+                if progress:
+                    progress(len(content))
             self._expect_file_reply(board_path, "read", FILE_REPLY_TIMEOUT)
         return bytes(content)
 
