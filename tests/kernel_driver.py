@@ -1,8 +1,9 @@
 """Driving the installed kernel the way Jupyter does, through jupyter_client."""
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,3 +89,15 @@ class KernelSession:
             return
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=False)
+
+
+@contextlib.contextmanager
+def connected_kernel(connect_cell: str, env: dict[str, str] | None = None) -> Iterator[KernelSession]:
+    """A kernel that ran `connect_cell` successfully, shut down on leaving."""
+    session = KernelSession(env=env)
+    try:
+        connected = session.run(connect_cell, timeout=120)
+        assert connected.status == "ok", connected.error_text
+        yield session
+    finally:
+        session.close()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import require_testbed
-from kernel_driver import KernelSession
+from kernel_driver import KernelSession, connected_kernel
 
 
 @pytest.fixture(scope="module", params=["virtual", "microbit"])
@@ -27,13 +27,8 @@ def board_kernel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         connect = f"%virtualboard --dir {tmp_path_factory.mktemp('board')}"
     else:
         connect = f"%serialconnect --port {request.getfixturevalue('microbit').port}"
-    session = KernelSession()
-    try:
-        result = session.run(connect, timeout=120)
-        assert result.status == "ok", result.error_text
+    with connected_kernel(connect) as session:
         yield session
-    finally:
-        session.close()
 
 
 def _complete(session: KernelSession, code: str, cursor_pos: int | None = None) -> dict[str, Any]:

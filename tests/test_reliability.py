@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import require_testbed
-from kernel_driver import CellResult, KernelSession
+from kernel_driver import CellResult, KernelSession, connected_kernel
 from kernel_probes import (kernel_memory_mb, mixed_cells_total, run_mixed_cell, virtual_board_pid,
                            when_printed)
 from metakernel_micropython.transport.virtual_board import unavailable_reason
@@ -56,18 +56,12 @@ def microbit_kernel_module(microbit: Any, tmp_path_factory: pytest.TempPathFacto
         yield session
 
 
-@contextlib.contextmanager
-def kernel_connected_by(connect_cell: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelSession]:
+def kernel_connected_by(connect_cell: str,
+                        tmp_path_factory: pytest.TempPathFactory) -> contextlib.AbstractContextManager[KernelSession]:
     """A kernel that ran `connect_cell`; the serial port it remembers as the last one used
     (for %serialconnect with no port) is its own, not the user's."""
     state_home = tmp_path_factory.mktemp("state")
-    session = KernelSession(env={**os.environ, "XDG_STATE_HOME": str(state_home)})
-    try:
-        connected = session.run(connect_cell, timeout=120)
-        assert connected.status == "ok", connected.error_text
-        yield session
-    finally:
-        session.close()
+    return connected_kernel(connect_cell, env={**os.environ, "XDG_STATE_HOME": str(state_home)})
 
 
 def assert_rebooted_and_ready(kernel: KernelSession, result: CellResult) -> None:
