@@ -28,9 +28,12 @@ from kernels import kernel_from_argv, median_seconds, python_module_kernel, run_
 from testbeds.serial_relay import VirtualBoardOnPty  # noqa: E402
 
 
-def read_until(port: serial.Serial, ending: bytes) -> bytes:
+def read_until(port: serial.Serial, ending: bytes, timeout: float = 10.0) -> bytes:
     data = b""
+    deadline = time.monotonic() + timeout
     while not data.endswith(ending):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the board did not answer {ending!r}; it printed {data[-200:]!r}")
         data += port.read(1)
     return data
 

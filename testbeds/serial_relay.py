@@ -123,6 +123,9 @@ class VirtualBoardOnPty:
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> VirtualBoardOnPty:
         self._board = VirtualBoardTransport(self.directory)
+        # Like a board powered up a while ago: booted before anyone talks to it. Bytes sent
+        # while the unix port is still starting are discarded when it sets up its terminal.
+        self._boot_output = b""
         self._plug()
         self._threads = [
             threading.Thread(target=self._board_to_client, name="relay-board-to-client", daemon=True),
@@ -130,6 +133,9 @@ class VirtualBoardOnPty:
         ]
         for thread in self._threads:
             thread.start()
+        if not self._booted.wait(10):
+            self.stop()
+            raise TimeoutError("the virtual board did not boot")
         return self
 
     def stop(self) -> None:
