@@ -17,6 +17,7 @@ from metakernel import ExceptionWrapper, Magic, MetaKernel
 from . import __version__
 from .cell_code import completeness, with_value_display, without_comments
 from .completion import complete, describe
+from .host_streams import skip_idle_flushes
 from .output_stream import OutputSplitter, mark_board_lines
 from .output_throttle import OutputThrottle
 from .protocol import BoardRebooted, ProtocolError
@@ -66,8 +67,23 @@ class MicroPythonKernel(MetaKernel):
         # written by print() arriving after the reply. Our output goes out through the iopub
         # thread ahead of the flush that precedes the reply, so the sleep only adds latency.
         self._execute_sleep = 0.0
+        # ipykernel sleeps 0.5 ms (0.7 in practice) before every execute_reply, against stdout
+        # written by print() arriving after the reply. Our output goes out through the iopub
+        # thread ahead of the flush that precedes the reply, so the sleep only adds latency.
+        self._execute_sleep = 0.0
+        skip_idle_flushes(sys.stdout)
+        skip_idle_flushes(sys.stderr)
         # metakernel's parser ends a magic's name at a dash; ours may have one (%mpy-cross).
         self.parser.magic_regex = DASHED_MAGIC_NAME + "|" + self.parser.magic_regex
+
+    def set_parent(self, ident: Any, parent: dict[str, Any], channel: str = "shell") -> None:
+        """As IPython's kernel does: what host code writes to sys.stderr (a warning, a %%python
+        cell) belongs to the cell that runs, instead of reaching no notebook at all."""
+        super().set_parent(ident, parent, channel)
+        if channel == "shell":
+            for stream in (sys.stdout, sys.stderr):
+                if hasattr(stream, "set_parent"):
+                    stream.set_parent(parent)
 
     # -- magics ----------------------------------------------------------------------
     def reload_magics(self) -> None:

@@ -289,6 +289,14 @@ def test_board_values_reach_host_python(on_board) -> None:
     assert not_data.status == "error" and "not plain data" in not_data.error_text
 
 
+def test_host_prints_show_in_their_own_cell(on_virtual) -> None:
+    # The kernel skips ipykernel's flushes when nothing waits to be sent: what the host does
+    # print must still arrive, every time, below the cell that printed it.
+    for number in range(20):
+        shown = on_virtual.run(f"%%python\nprint('host line {number}')\nimport sys\nprint('warned', file=sys.stderr)")
+        assert (shown.stdout, shown.stderr) == (f"host line {number}\n", "warned\n")
+
+
 def test_a_long_list_reaches_the_host_even_from_a_board_with_little_ram(on_board) -> None:
     on_board.run("series = [n * 0.5 for n in range(1000)]")  # its repr alone would not fit the micro:bit's RAM
     fetched = on_board.run("%getboard series")
