@@ -21,6 +21,12 @@ class MicroPythonKernelConformance(jupyter_kernel_test.KernelTests):
         {"code": "'text'", "result": "'text'"},
     ]
     code_generate_error = "raise ValueError('boom')"
+    # Host-side Python (%%python) reaches the notebook like IPython's: stderr and rich displays.
+    code_stderr = "%%python\nimport sys\nprint('careful', file=sys.stderr)"
+    code_display_data = [
+        {"code": "%%python\nfrom IPython.display import HTML, display\ndisplay(HTML('<b>board</b>'))",
+         "mime": "text/html"},
+    ]
     # Completion and inspection are answered by the board itself.
     completion_samples = [{"text": "pri", "matches": {"print"}}, {"text": "import os\nos.lis", "matches": {"os.listdir"}}]
     code_inspect_sample = "print"
