@@ -206,6 +206,13 @@ def test_our_ls_lists_the_board_not_the_host(virtual: KernelSession, board_dir: 
     assert listing.strip() == "on_board.py"
 
 
+def test_listing_leaves_the_users_names_alone(virtual: KernelSession, board_dir: Path) -> None:
+    (board_dir / "a.txt").write_text("x")
+    ok(virtual, "j = 7")
+    ok(virtual, "%ls -l")
+    assert ok(virtual, "j").result == "7"
+
+
 def test_directories_mkdir_ls_df_and_rm(virtual: KernelSession, board_dir: Path) -> None:
     assert "-d" in failed(virtual, "%sendtofile lib/tool.py\nx = 1\n")
     ok(virtual, "%sendtofile -d lib/tool.py\nx = 1\n")

@@ -102,9 +102,9 @@ def list_directory(path: str, recursive: bool, has_ilistdir: bool, has_stat: boo
     if not has_stat:
         return "import os\nfor _mpk_n in os.listdir():\n print(repr((_mpk_n,False,os.size(_mpk_n))))\n"
     entries = ("os.ilistdir(d)" if has_ilistdir
-               else "((n,os.stat(j(d,n))[0]) for n in os.listdir(d))")
-    return (f"import os\ndef j(d,n):\n return n if d in ('','.') else d.rstrip('/')+'/'+n\n"
-            f"def _mpk_l(d):\n for e in {entries}:\n  p=j(d,e[0])\n  k=e[1]&0x4000!=0\n"
+               else "((n,os.stat(_mpk_j(d,n))[0]) for n in os.listdir(d))")
+    return (f"import os\ndef _mpk_j(d,n):\n return n if d in ('','.') else d.rstrip('/')+'/'+n\n"
+            f"def _mpk_l(d):\n for e in {entries}:\n  p=_mpk_j(d,e[0])\n  k=e[1]&0x4000!=0\n"
             f"  print(repr((p,k,0 if k else os.stat(p)[6])))\n"
             f"  if k and {recursive!r}:\n   _mpk_l(p)\n"
             f"os.stat({path!r})\n_mpk_l({path!r})\n")
