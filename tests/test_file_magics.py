@@ -208,9 +208,15 @@ def test_our_ls_lists_the_board_not_the_host(virtual: KernelSession, board_dir: 
 
 def test_listing_leaves_the_users_names_alone(virtual: KernelSession, board_dir: Path) -> None:
     (board_dir / "a.txt").write_text("x")
-    ok(virtual, "j = 7")
+    helpers_modules = "('os', 'gc', 'io', 'deflate', 'binascii')"
+    ok(virtual, f"for name in {helpers_modules}:\n    globals().pop(name, None)\nj = 7")  # earlier cells import os
     ok(virtual, "%ls -l")
+    ok(virtual, "%sendtofile -d lib/x.py\nx = 1\n")
+    ok(virtual, "%fetchfile --print lib/x.py")
     assert ok(virtual, "j").result == "7"
+    # Nor do the helpers import modules under their own names: a cell that forgets `import os`
+    # fails here as it would in main.py.
+    assert ok(virtual, f"[name for name in {helpers_modules} if name in globals()]").result == "[]"
 
 
 def test_directories_mkdir_ls_df_and_rm(virtual: KernelSession, board_dir: Path) -> None:

@@ -241,7 +241,7 @@ class RawRepl:
     def _check_room_for(self, size: int) -> None:
         """Plain raw mode holds the whole cell in the board's RAM before compiling it; a cell
         that does not fit can hang a small board (a micro:bit) until it is reset."""
-        self._send_plain_raw(b"import gc\ngc.collect()\nprint(gc.mem_free())")
+        self._send_plain_raw(b"import gc as _mpk_gc\n_mpk_gc.collect()\nprint(_mpk_gc.mem_free())")
         printed = bytearray()
         self._collect_run_output(printed.extend)
         try:

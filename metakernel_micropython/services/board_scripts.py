@@ -3,7 +3,8 @@
 Every snippet must compile on the micro:bit's MicroPython 1.9.2 with about 8 KB of free RAM
 (no f-strings, no `with` around files that lack __exit__, short code), and print its answer
 as one Python literal that the host reads with ast.literal_eval. Names on the board start
-with `_mpk_` so that they do not clash with the user's variables between cells.
+with `_mpk_`, modules too (`import os as _mpk_os`), so that they do not clash with the user's
+variables between cells, and a cell never works only because %ls happened to import os.
 
 Paths and data reach the board as Python literals built here with repr() or
 `bytes_literal`, never pasted into code as they are.
@@ -23,10 +24,10 @@ _BYTE_LITERAL_TABLE = [_ESCAPED.get(value, bytes([value])) for value in range(25
 DEFLATE_WINDOW_BITS = 10
 
 #: What the board has; printed as a dict. mem is the free heap, for the chunk size.
-PROBE = """import os,gc
-gc.collect()
-_mpk_r={'mem':gc.mem_free(),
- 'os':[n for n in ('rename','stat','mkdir','rmdir','ilistdir','statvfs','size') if hasattr(os,n)]}
+PROBE = """import os as _mpk_os,gc as _mpk_gc
+_mpk_gc.collect()
+_mpk_r={'mem':_mpk_gc.mem_free(),
+ 'os':[n for n in ('rename','stat','mkdir','rmdir','ilistdir','statvfs','size') if hasattr(_mpk_os,n)]}
 for _mpk_k,_mpk_m,_mpk_a in (('hash','hashlib','sha256'),('hash','uhashlib','sha256'),
   ('base64','binascii','b2a_base64'),('base64','ubinascii','b2a_base64'),('deflate','deflate','DeflateIO')):
  try:
@@ -89,10 +90,10 @@ def probe() -> str:
 def describe(path: str, hash_module: str | None, has_stat: bool) -> str:
     """Prints None (missing) or (is_directory, size, sha256 digest or None)."""
     if not has_stat:  # micro:bit: a flat file system with os.size only
-        return (f"import os\nprint(repr((False,os.size({path!r}),None) if {path!r} in os.listdir() else None))")
+        return (f"import os as _mpk_os\nprint(repr((False,_mpk_os.size({path!r}),None) if {path!r} in _mpk_os.listdir() else None))")
     digest = f"_mpk_h({path!r},0)" if hash_module else "None"
     return ((_HASH_FUNCTION.format(hash=hash_module) if hash_module else "")
-            + f"import os\ntry:\n _mpk_t=os.stat({path!r})\nexcept OSError:\n _mpk_t=None\n"
+            + f"import os as _mpk_os\ntry:\n _mpk_t=_mpk_os.stat({path!r})\nexcept OSError:\n _mpk_t=None\n"
             f"if _mpk_t is None:\n print('None')\nelif _mpk_t[0]&0x4000:\n print(repr((True,0,None)))\n"
             f"else:\n print(repr((False,_mpk_t[6],{digest})))\n")
 
@@ -100,35 +101,35 @@ def describe(path: str, hash_module: str | None, has_stat: bool) -> str:
 def list_directory(path: str, recursive: bool, has_ilistdir: bool, has_stat: bool) -> str:
     """Prints one literal per line: (path, is_directory, size); directories first walked on the board."""
     if not has_stat:
-        return "import os\nfor _mpk_n in os.listdir():\n print(repr((_mpk_n,False,os.size(_mpk_n))))\n"
-    entries = ("os.ilistdir(d)" if has_ilistdir
-               else "((n,os.stat(_mpk_j(d,n))[0]) for n in os.listdir(d))")
-    return (f"import os\ndef _mpk_j(d,n):\n return n if d in ('','.') else d.rstrip('/')+'/'+n\n"
+        return "import os as _mpk_os\nfor _mpk_n in _mpk_os.listdir():\n print(repr((_mpk_n,False,_mpk_os.size(_mpk_n))))\n"
+    entries = ("_mpk_os.ilistdir(d)" if has_ilistdir
+               else "((n,_mpk_os.stat(_mpk_j(d,n))[0]) for n in _mpk_os.listdir(d))")
+    return (f"import os as _mpk_os\ndef _mpk_j(d,n):\n return n if d in ('','.') else d.rstrip('/')+'/'+n\n"
             f"def _mpk_l(d):\n for e in {entries}:\n  p=_mpk_j(d,e[0])\n  k=e[1]&0x4000!=0\n"
-            f"  print(repr((p,k,0 if k else os.stat(p)[6])))\n"
+            f"  print(repr((p,k,0 if k else _mpk_os.stat(p)[6])))\n"
             f"  if k and {recursive!r}:\n   _mpk_l(p)\n"
-            f"os.stat({path!r})\n_mpk_l({path!r})\n")
+            f"_mpk_os.stat({path!r})\n_mpk_l({path!r})\n")
 
 
 def make_directory(path: str) -> str:
-    return f"import os\nos.mkdir({path!r})\n"
+    return f"import os as _mpk_os\n_mpk_os.mkdir({path!r})\n"
 
 
 def remove(path: str, recursive: bool) -> str:
     """Removes a file, or a directory (with what is in it when `recursive`)."""
-    return (f"import os\ndef _mpk_d(p):\n if os.stat(p)[0]&0x4000:\n"
-            f"  if {recursive!r}:\n   for n in os.listdir(p):\n    _mpk_d(p.rstrip('/')+'/'+n)\n"
-            f"  os.rmdir(p)\n else:\n  os.remove(p)\n_mpk_d({path!r})\n")
+    return (f"import os as _mpk_os\ndef _mpk_d(p):\n if _mpk_os.stat(p)[0]&0x4000:\n"
+            f"  if {recursive!r}:\n   for n in _mpk_os.listdir(p):\n    _mpk_d(p.rstrip('/')+'/'+n)\n"
+            f"  _mpk_os.rmdir(p)\n else:\n  _mpk_os.remove(p)\n_mpk_d({path!r})\n")
 
 
 def remove_file(path: str) -> str:
     """Works where os.stat is missing (micro:bit)."""
-    return f"import os\nos.remove({path!r})\n"
+    return f"import os as _mpk_os\n_mpk_os.remove({path!r})\n"
 
 
 def usage(path: str) -> str:
     """Prints (block size, total blocks, free blocks) of the file system that holds `path`."""
-    return f"import os\n_mpk_v=os.statvfs({path!r})\nprint(repr((_mpk_v[0],_mpk_v[2],_mpk_v[3])))\n"
+    return f"import os as _mpk_os\n_mpk_v=_mpk_os.statvfs({path!r})\nprint(repr((_mpk_v[0],_mpk_v[2],_mpk_v[3])))\n"
 
 
 def open_for_writing(temporary: str, copy_from: str | None, inflate: bool) -> str:
@@ -138,8 +139,8 @@ def open_for_writing(temporary: str, copy_from: str | None, inflate: bool) -> st
     if copy_from is not None:
         code += f"_mpk_s=open({copy_from!r},'rb')\n" + _COPY_LOOP
     if inflate:
-        code += ("import io,deflate\ndef _mpk_z(d):\n"
-                 f" return deflate.DeflateIO(io.BytesIO(d),deflate.RAW,{DEFLATE_WINDOW_BITS}).read()\n")
+        code += ("import io as _mpk_io,deflate as _mpk_zl\ndef _mpk_z(d):\n"
+                 f" return _mpk_zl.DeflateIO(_mpk_io.BytesIO(d),_mpk_zl.RAW,{DEFLATE_WINDOW_BITS}).read()\n")
     return code
 
 
@@ -150,26 +151,26 @@ def write_chunk(payload: bytes, deflated: bool) -> bytes:
 
 def close_written(path: str, offset: int, hash_module: str | None, has_stat: bool) -> str:
     """Closes `_mpk_f` (if open) and prints (size, digest of the bytes from `offset` or None)."""
-    size = f"os.stat({path!r})[6]" if has_stat else f"os.size({path!r})"
+    size = f"_mpk_os.stat({path!r})[6]" if has_stat else f"_mpk_os.size({path!r})"
     digest = f"_mpk_h({path!r},{offset})" if hash_module else "None"
     return ((_HASH_FUNCTION.format(hash=hash_module) if hash_module else "")
-            + CLOSE_OPEN_FILE + f"import os\nprint(repr(({size},{digest})))\n")
+            + CLOSE_OPEN_FILE + f"import os as _mpk_os\nprint(repr(({size},{digest})))\n")
 
 
 def discard(temporary: str) -> str:
     """Closes the file a transfer left open (if any) and removes `temporary` (if there)."""
-    return CLOSE_OPEN_FILE + f"import os\ntry:\n os.remove({temporary!r})\nexcept OSError:\n pass\n"
+    return CLOSE_OPEN_FILE + f"import os as _mpk_os\ntry:\n _mpk_os.remove({temporary!r})\nexcept OSError:\n pass\n"
 
 
 def rename(source: str, destination: str) -> str:
-    return f"import os\nos.rename({source!r},{destination!r})\n"
+    return f"import os as _mpk_os\n_mpk_os.rename({source!r},{destination!r})\n"
 
 
 def copy_over(source: str, destination: str) -> str:
     """For firmware without os.rename: copy the verified temporary file over the destination,
     all in one run on the board, remove it, and print the new size."""
-    return (f"import os\n_mpk_s=open({source!r},'rb')\n_mpk_f=open({destination!r},'wb')\n_mpk_w=_mpk_f.write\n"
-            + _COPY_LOOP + f"_mpk_f.close()\nos.remove({source!r})\nprint(os.size({destination!r}))\n")
+    return (f"import os as _mpk_os\n_mpk_s=open({source!r},'rb')\n_mpk_f=open({destination!r},'wb')\n_mpk_w=_mpk_f.write\n"
+            + _COPY_LOOP + f"_mpk_f.close()\n_mpk_os.remove({source!r})\nprint(_mpk_os.size({destination!r}))\n")
 
 
 def open_for_reading(path: str) -> str:
@@ -179,8 +180,8 @@ def open_for_reading(path: str) -> str:
 def read_chunk(size: int, base64_module: str | None) -> str:
     """Prints the next `size` bytes of `_mpk_f`: base64 text, else a bytes literal; empty at the end."""
     if base64_module:
-        return (f"import {base64_module}\n_mpk_d=_mpk_f.read({size})\n"
-                f"if _mpk_d:\n print({base64_module}.b2a_base64(_mpk_d).decode(),end='')\n")
+        return (f"import {base64_module} as _mpk_b64\n_mpk_d=_mpk_f.read({size})\n"
+                f"if _mpk_d:\n print(_mpk_b64.b2a_base64(_mpk_d).decode(),end='')\n")
     return f"print(repr(_mpk_f.read({size})))\n"
 
 
