@@ -336,10 +336,13 @@ class RawRepl:
                 self._pending += self.transport.read(4096, 0)
 
     def _send_plain_raw(self, code_bytes: bytes) -> None:
-        for start in range(0, len(code_bytes), PLAIN_RAW_CHUNK):
-            self.transport.write(code_bytes[start:start + PLAIN_RAW_CHUNK])
-            time.sleep(PLAIN_RAW_PAUSE)
-        self.transport.write(b"\x04")
+        # No flow control here: a pause after each full chunk lets the board empty its receive
+        # buffer (pyboard.py's pacing). A cell that fits one chunk goes at once, end included.
+        data = code_bytes + b"\x04"
+        for start in range(0, len(data), PLAIN_RAW_CHUNK):
+            if start:
+                time.sleep(PLAIN_RAW_PAUSE)
+            self.transport.write(data[start:start + PLAIN_RAW_CHUNK])
         self.read_until(b"OK", 10.0)
 
     def _read_exactly(self, count: int, timeout: float) -> bytes:
