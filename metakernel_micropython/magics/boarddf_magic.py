@@ -1,3 +1,7 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.file_magic_support import board_files
 from metakernel_micropython.magic_base import BoardMagic, argument, arguments
 from metakernel_micropython.progress_display import human_size
@@ -5,7 +9,7 @@ from metakernel_micropython.progress_display import human_size
 
 class BoardDiskFreeMagic(BoardMagic):
     @arguments(argument("path", nargs="?", default=".", help="a board path on the file system to measure"))
-    def line_df(self, args):
+    def line_df(self, args: Namespace) -> None:
         """
         %df [PATH] - free and total space of the board's file system
 
@@ -28,5 +32,5 @@ class BoardDiskFreeMagic(BoardMagic):
         self.kernel.Print(f"{human_size(free)} free of {human_size(total)} ({100 * free // max(total, 1)}% free).")
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(BoardDiskFreeMagic)

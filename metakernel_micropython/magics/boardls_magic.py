@@ -1,3 +1,7 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.file_magic_support import board_files
 from metakernel_micropython.magic_base import BoardMagic, argument, arguments
 from metakernel_micropython.progress_display import human_size
@@ -9,7 +13,7 @@ class BoardListMagic(BoardMagic):
         argument("-r", "--recursive", action="store_true", help="also list what is in subdirectories"),
         argument("-l", "--long", action="store_true", help="show sizes"),
     )
-    def line_ls(self, args):
+    def line_ls(self, args: Namespace) -> None:
         """
         %ls [-r] [-l] [PATH] - list the files on the board
 
@@ -35,5 +39,5 @@ class BoardListMagic(BoardMagic):
         self.kernel.Print("\n".join(lines))
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(BoardListMagic)

@@ -1,3 +1,7 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.file_magic_support import board_files
 from metakernel_micropython.magic_base import BoardMagic, argument, arguments
 
@@ -7,7 +11,7 @@ class BoardRemoveMagic(BoardMagic):
         argument("path", help="board file or directory"),
         argument("-r", "--recursive", action="store_true", help="remove a directory with all it holds"),
     )
-    def line_rm(self, args):
+    def line_rm(self, args: Namespace) -> None:
         """
         %rm [-r] PATH - remove a file (or, with -r, a directory and what it holds) from the board
 
@@ -22,5 +26,5 @@ class BoardRemoveMagic(BoardMagic):
         self.kernel.Print(f"Removed {args.path}.")
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(BoardRemoveMagic)

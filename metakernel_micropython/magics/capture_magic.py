@@ -1,13 +1,15 @@
+from argparse import Namespace
 from pathlib import Path
+from typing import Any
 
-from metakernel import ExceptionWrapper
+from metakernel import ExceptionWrapper, MetaKernel
 
 from metakernel_micropython.magic_base import BoardMagic, argument, arguments
 from metakernel_micropython.output_capture import CellOutputCapture
 
 
 class CaptureMagic(BoardMagic):
-    def __init__(self, kernel):
+    def __init__(self, kernel: MetaKernel) -> None:
         super().__init__(kernel)
         self._capture = None
         self._summary_only = False
@@ -17,7 +19,7 @@ class CaptureMagic(BoardMagic):
         argument("--QUIET", "-Q", dest="silent", action="store_true", help="show nothing (errors still show)"),
         argument("file", metavar="FILE", help="file on the host (the notebook's computer)"),
     )
-    def line_capture(self, args):
+    def line_capture(self, args: Namespace) -> None:
         """
         %capture [-q] [-Q] FILE - run the cell on the board and also save its output to a host file
 
@@ -38,7 +40,7 @@ class CaptureMagic(BoardMagic):
         self._summary_only = args.quiet and not args.silent
         self._capture = CellOutputCapture(self.kernel, Path(args.file).expanduser(), show=not (args.quiet or args.silent))
 
-    def post_process(self, retval):
+    def post_process(self, retval: Any) -> Any:
         retval = super().post_process(retval)
         if self._capture is None:
             return retval
@@ -51,5 +53,5 @@ class CaptureMagic(BoardMagic):
         return retval
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(CaptureMagic)

@@ -1,9 +1,13 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.magic_base import BoardMagic, argument, arguments
 
 
 class CommentMagic(BoardMagic):
     @arguments(argument("note", nargs="*", help="words of the note"))
-    def line_comment(self, args):
+    def line_comment(self, args: Namespace) -> None:
         """
         %comment [NOTE] - the cell is a note: nothing in it is sent to the board
 
@@ -19,7 +23,7 @@ class CommentMagic(BoardMagic):
         self.evaluate = False
 
     @arguments(argument("note", nargs="*", help="words of the note"))
-    def cell_comment(self, args):
+    def cell_comment(self, args: Namespace) -> None:
         """
         %%comment [NOTE] - the cell is a note: nothing in it is sent to the board
 
@@ -32,5 +36,5 @@ class CommentMagic(BoardMagic):
         self.evaluate = False
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(CommentMagic)

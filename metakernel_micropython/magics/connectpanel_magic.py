@@ -1,3 +1,7 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.magic_base import BoardMagic, argument, arguments
 from metakernel_micropython.services.ports import list_serial_ports
 from metakernel_micropython.widgets import widget_bundle, widgets_unavailable
@@ -7,7 +11,7 @@ from metakernel_micropython.widgets.port_list import port_list_text
 class ConnectPanelMagic(BoardMagic):
     @arguments(argument("--text", "-t", action="store_true",
                         help="print the list of ports instead of showing the panel"))
-    def line_connectpanel(self, args):
+    def line_connectpanel(self, args: Namespace) -> None:
         """
         %connectpanel [--text] - pick a board from a list and connect with a button
 
@@ -31,5 +35,5 @@ class ConnectPanelMagic(BoardMagic):
         self.kernel.DisplayData(widget_bundle(picker.view, picker.text()))
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(ConnectPanelMagic)

@@ -1,9 +1,13 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.magic_base import BoardMagic, arguments
 
 
 class DisconnectMagic(BoardMagic):
     @arguments()
-    def line_disconnect(self, args):
+    def line_disconnect(self, args: Namespace) -> None:
         """
         %disconnect - release the board's port
 
@@ -17,5 +21,5 @@ class DisconnectMagic(BoardMagic):
         self.kernel.Print(f"Disconnected from {described}." if described else "No board was connected.")
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(DisconnectMagic)

@@ -1,5 +1,10 @@
+from __future__ import annotations
+
 import argparse
 import time
+from typing import Any, NoReturn
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 from metakernel_micropython.protocol import ProtocolError
@@ -29,7 +34,7 @@ _OPTIONS = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise argparse.ArgumentError(None, message)  # the kernel's parser reports it in one line
 
 
@@ -37,7 +42,8 @@ class _CommandLine(argparse.Action):
     """argparse cannot take options between two positionals (`write --offset N IMAGE`), so the
     command takes the rest of the line, which is parsed here with parse_intermixed_args."""
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
         rest = _Parser(prog="%esptool", add_help=False)
         for names, settings in _OPTIONS:
             rest.add_argument(*names, **settings)
@@ -49,7 +55,7 @@ class _CommandLine(argparse.Action):
 class EsptoolMagic(BoardMagic):
     @arguments(*_OPTIONS, argument("command", nargs=argparse.REMAINDER, action=_CommandLine,
                                    metavar="COMMAND [FILE]"))
-    def line_esptool(self, args):
+    def line_esptool(self, args: argparse.Namespace) -> None:
         """
         %esptool [--port P] [--baud B] erase | write [--offset N] IMAGE | esp32 IMAGE | esp8266 IMAGE | info | read [--size N] OUT - flash firmware
 
@@ -144,7 +150,7 @@ class FlashProgress:
     TEXT_STEP = 25  # percent between marks on the text line
     WIDGET_INTERVAL = 0.1  # seconds between bar updates: each is a message to the front end
 
-    def __init__(self, kernel, title):
+    def __init__(self, kernel: MetaKernel, title: str) -> None:
         self._kernel = kernel
         self._stage = None
         self._next_mark = 0
@@ -161,7 +167,7 @@ class FlashProgress:
                 "text/plain": title,  # what a front end without widgets shows instead
             })
 
-    def __call__(self, stage, done, total):
+    def __call__(self, stage: str, done: int, total: int) -> None:
         percent = min(100, done * 100 // total) if total > 0 else 100
         if stage != self._stage:
             self._stage, self._next_mark = stage, 0
@@ -178,25 +184,25 @@ class FlashProgress:
             self._last_update = now
             self._set_widget(percent, self.STAGE_NAMES.get(stage, stage))
 
-    def finish(self, summary):
+    def finish(self, summary: str) -> None:
         self._end_line(" done")
         self._kernel.Print(summary)
         self._set_widget(100, "Done", summary, style="success")
 
-    def fail(self, message):
+    def fail(self, message: str) -> None:
         self._end_line(" failed")
         self._set_widget(self._bar.value if self._bar else 0, "Failed", message, style="danger")
 
-    def _write(self, text):
+    def _write(self, text: str) -> None:
         self._kernel.Print(text, end="")
         self._line_open = True
 
-    def _end_line(self, last_word):
+    def _end_line(self, last_word: str) -> None:
         if self._line_open:
             self._kernel.Print(last_word)
             self._line_open = False
 
-    def _set_widget(self, percent, description, label=None, style=""):
+    def _set_widget(self, percent: int, description: str, label: str | None = None, style: str = "") -> None:
         if self._bar is None:
             return
         self._bar.value, self._bar.description, self._bar.bar_style = percent, description, style
@@ -204,5 +210,5 @@ class FlashProgress:
             self._label.value = label
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(EsptoolMagic)

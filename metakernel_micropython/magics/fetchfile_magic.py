@@ -1,5 +1,8 @@
 import os
+from argparse import Namespace
 from pathlib import Path
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.file_magic_support import board_files
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
@@ -17,7 +20,7 @@ class FetchFileMagic(BoardMagic):
         argument("-l", "--load", action="store_true", help="put the file's text into the next cell"),
         argument("-q", "--quiet", action="store_true", help="no summary line"),
     )
-    def line_fetchfile(self, args):
+    def line_fetchfile(self, args: Namespace) -> None:
         """
         %fetchfile [-b] [-p|--print] [-l|--load] [-q] SRC [DEST] - copy a board file to this computer
 
@@ -60,5 +63,5 @@ def _hex_dump(data):
     return "\n".join(f"{offset:08x}  {data[offset:offset + 16].hex(' ')}" for offset in range(0, len(data), 16))
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(FetchFileMagic)

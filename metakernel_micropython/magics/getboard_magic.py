@@ -1,4 +1,10 @@
+from __future__ import annotations
+
 import re
+from argparse import Namespace
+from typing import Any
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.magic_base import USER_FACING_ERRORS, BoardMagic, MagicError, argument, arguments
 
@@ -11,7 +17,7 @@ class GetBoardMagic(BoardMagic):
         argument("assignment", metavar="NAME [= EXPR]", help="host name, and the board expression (default: NAME)"),
         verbatim_tail=True,
     )
-    def line_getboard(self, args):
+    def line_getboard(self, args: Namespace) -> None:
         """
         %getboard NAME [= EXPR] - copy the value of a board expression into the host Python
 
@@ -41,7 +47,7 @@ class GetBoardMagic(BoardMagic):
         self.kernel.Print(f"{name} = {_shown(value)}")
 
 
-def board_value(kernel, expression):
+def board_value(kernel: MetaKernel, expression: str) -> Any:
     """The value of a board expression as host data. Any failure is a MagicError with the
     message alone: in a %%python cell its traceback then ends here, not deep in our layers."""
     try:
@@ -52,7 +58,7 @@ def board_value(kernel, expression):
         raise MagicError(str(error)) from None
 
 
-def host_python_namespace(kernel):
+def host_python_namespace(kernel: MetaKernel) -> dict[str, Any]:
     """The variables of metakernel's %python / %%python cells."""
     python_magic = kernel.line_magics.get("python")
     if python_magic is None:
@@ -60,7 +66,7 @@ def host_python_namespace(kernel):
     return python_magic.env
 
 
-def _shown(value):
+def _shown(value: Any) -> str:
     text = repr(value)
     if len(text) > _SHOWN_LENGTH:
         text = text[:_SHOWN_LENGTH - 3] + "..."
@@ -68,7 +74,7 @@ def _shown(value):
     return f"{text}  ({type(value).__name__}{size})"
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(GetBoardMagic)
     if "python" in kernel.line_magics:
         # In %%python cells: board_value("EXPR") fetches a board value inline.

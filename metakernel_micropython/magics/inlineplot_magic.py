@@ -1,4 +1,7 @@
 import os
+from argparse import Namespace
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 
@@ -8,7 +11,7 @@ INLINE_BACKEND = "module://metakernel_micropython.host_plotting"
 
 class InlinePlotMagic(BoardMagic):
     @arguments(argument("backend", nargs="?", default="inline", help="inline (default) or a matplotlib backend name"))
-    def line_matplotlib(self, args):
+    def line_matplotlib(self, args: Namespace) -> None:
         """
         %matplotlib [inline|BACKEND] - how host cells (%%python) show matplotlib figures
 
@@ -35,7 +38,7 @@ class InlinePlotMagic(BoardMagic):
         self.kernel.Print(f"matplotlib backend: {matplotlib.get_backend()}")
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(InlinePlotMagic)
     # Unless the user chose a backend, plt.show() in %%python shows figures in the notebook.
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)

@@ -1,15 +1,21 @@
+from argparse import Namespace
 from pathlib import Path
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 from metakernel_micropython.services.file_transfer import send_bytes
 from metakernel_micropython.services.filesystem import BoardFileError, file_system
 from metakernel_micropython.services.mpy_cross import (
-    MpyCrossError, compile_for_board, emitted_version, format_version,
+    MpyCrossError,
+    compile_for_board,
+    emitted_version,
+    format_version,
 )
 
 
 class MpyCrossMagic(BoardMagic):
-    def __init__(self, kernel):
+    def __init__(self, kernel: MetaKernel) -> None:
         super().__init__(kernel)
         self._chosen_compiler = None  # --set-exe, for the rest of the session
 
@@ -20,7 +26,7 @@ class MpyCrossMagic(BoardMagic):
         argument("--dest", "-d", metavar="BOARD_PATH", help="board path to send it to (implies --send)"),
         argument("file", nargs="?", metavar="FILE", help="the .py file on the host"),
     )
-    def line_mpycross(self, args):
+    def line_mpycross(self, args: Namespace) -> None:
         """
         %mpy-cross [--set-exe PATH] [-o MPY] [--send] [--dest BOARD_PATH] FILE - compile a .py file to .mpy for the board
 
@@ -88,5 +94,5 @@ class MpyCrossMagic(BoardMagic):
 setattr(MpyCrossMagic, "line_mpy-cross", MpyCrossMagic.line_mpycross)
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(MpyCrossMagic)

@@ -1,4 +1,7 @@
 import threading
+from argparse import Namespace
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 from metakernel_micropython.services.raw_bytes import as_text, hex_dump, read_bytes
@@ -10,7 +13,7 @@ class ReadBytesMagic(BoardMagic):
         argument("--timeout", "-t", type=float, default=1.0, metavar="S",
                  help="wait at most S seconds for bytes (default 1)"),
     )
-    def line_readbytes(self, args):
+    def line_readbytes(self, args: Namespace) -> None:
         """
         %readbytes [-b] [--timeout S] - show the bytes the board sent
 
@@ -38,5 +41,5 @@ class ReadBytesMagic(BoardMagic):
         self.kernel.Print(hex_dump(data) if args.binary else as_text(data))
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(ReadBytesMagic)

@@ -1,9 +1,13 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.magic_base import BoardMagic, arguments
 
 
 class RebootMagic(BoardMagic):
     @arguments()
-    def line_reboot(self, args):
+    def line_reboot(self, args: Namespace) -> None:
         """
         %reboot - soft reboot the board
 
@@ -20,5 +24,5 @@ class RebootMagic(BoardMagic):
     line_rebootdevice = line_reboot
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(RebootMagic)

@@ -1,4 +1,7 @@
+from argparse import Namespace
 from pathlib import Path
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.file_magic_support import board_files
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
@@ -21,7 +24,7 @@ class SendToFileMagic(BoardMagic):
         argument("-Q", "--QUIET", action="store_true", help="print nothing"),
         argument("--source", default=None, help="host file or directory to send"),
     )
-    def line_sendtofile(self, args):
+    def line_sendtofile(self, args: Namespace) -> None:
         """
         %sendtofile [-a] [-d] [-b] [-x] [-q] [-Q] [--source PATH] [DEST] - write a file on the board
 
@@ -104,5 +107,5 @@ class SendToFileMagic(BoardMagic):
             raise MagicError(f"{path} stopped with {error}")
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(SendToFileMagic)

@@ -1,3 +1,7 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 from metakernel_micropython.services.connect import DEFAULT_BAUD, connect_serial
 from metakernel_micropython.services.connection import how_to_connect, remembered_serial_port
@@ -11,7 +15,7 @@ class SerialConnectMagic(BoardMagic):
         argument("--raw", action="store_true", help="open the link without entering the REPL"),
         argument("--verbose", "-v", action="store_true", help="also show what the board printed"),
     )
-    def line_serialconnect(self, args):
+    def line_serialconnect(self, args: Namespace) -> None:
         """
         %serialconnect [--port PORT] [--baud BAUD] [--raw] [--verbose] - connect to a board over serial
 
@@ -50,5 +54,5 @@ class SerialConnectMagic(BoardMagic):
         raise MagicError(how_to_connect().replace("No board is connected.", "Which port? Give --port.", 1))
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(SerialConnectMagic)

@@ -1,4 +1,6 @@
-from argparse import ArgumentTypeError
+from argparse import ArgumentTypeError, Namespace
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.magic_base import BoardMagic, argument, arguments
 from metakernel_micropython.services.connect import connect_socket
@@ -16,7 +18,7 @@ class SocketConnectMagic(BoardMagic):
         argument("port", type=_port_number, help="its TCP port"),
         argument("--raw", action="store_true", help="open the link without entering the REPL"),
     )
-    def line_socketconnect(self, args):
+    def line_socketconnect(self, args: Namespace) -> None:
         """
         %socketconnect HOST PORT [--raw] - connect to a board's REPL over plain TCP
 
@@ -36,5 +38,5 @@ class SocketConnectMagic(BoardMagic):
         self.kernel.Print(f"Connected to {description}")
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(SocketConnectMagic)

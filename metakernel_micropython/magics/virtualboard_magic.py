@@ -1,3 +1,7 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.magic_base import BoardMagic, argument, arguments
 from metakernel_micropython.services.connect import connect_virtual_board
 
@@ -5,7 +9,7 @@ from metakernel_micropython.services.connect import connect_virtual_board
 class VirtualBoardMagic(BoardMagic):
     @arguments(argument("--dir", "-d", dest="directory", default=None,
                         help="folder that holds the board's files (default: a new temporary folder)"))
-    def line_virtualboard(self, args):
+    def line_virtualboard(self, args: Namespace) -> None:
         """
         %virtualboard [--dir DIR] - connect to a virtual board (MicroPython on this computer)
 
@@ -23,5 +27,5 @@ class VirtualBoardMagic(BoardMagic):
         self.kernel.Print(f"Connected to the {description}")
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(VirtualBoardMagic)

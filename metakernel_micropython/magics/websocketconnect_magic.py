@@ -1,7 +1,9 @@
 import argparse
 import os
+from argparse import Namespace
 
 from IPython.core.error import StdinNotImplementedError
+from metakernel import MetaKernel
 
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 from metakernel_micropython.services.connect import connect_webrepl
@@ -17,7 +19,7 @@ class WebSocketConnectMagic(BoardMagic):
         # Caught here rather than by argparse, whose message would repeat them: one may be a password.
         argument("unexpected", nargs="*", help=argparse.SUPPRESS),
     )
-    def line_websocketconnect(self, args):
+    def line_websocketconnect(self, args: Namespace) -> None:
         """
         %websocketconnect [URL] [--password PW] - connect to a board over WebREPL (Wi-Fi)
 
@@ -54,5 +56,5 @@ class WebSocketConnectMagic(BoardMagic):
                              "before starting Jupyter (this frontend cannot ask for input).") from None
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(WebSocketConnectMagic)

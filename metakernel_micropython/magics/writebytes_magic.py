@@ -1,3 +1,7 @@
+from argparse import Namespace
+
+from metakernel import MetaKernel
+
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 from metakernel_micropython.services.raw_bytes import hex_dump, parse_bytes, write_bytes
 
@@ -9,7 +13,7 @@ class WriteBytesMagic(BoardMagic):
         argument("data", metavar="BYTES", help="a Python bytes or str literal, or text with escapes"),
         verbatim_tail=True,
     )
-    def line_writebytes(self, args):
+    def line_writebytes(self, args: Namespace) -> None:
         """
         %writebytes [-b] [-v] BYTES - write bytes to the board's link, as they are
 
@@ -38,5 +42,5 @@ class WriteBytesMagic(BoardMagic):
             self.kernel.Print(hex_dump(data) if args.binary else repr(data))
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(WriteBytesMagic)

@@ -1,4 +1,7 @@
+from argparse import Namespace
 from pathlib import Path
+
+from metakernel import MetaKernel
 
 from metakernel_micropython.magic_base import BoardMagic, MagicError, argument, arguments
 
@@ -9,7 +12,7 @@ class WriteFileMagic(BoardMagic):
         argument("--execute", "-x", action="store_true", help="then run the cell on the board"),
         argument("file", metavar="FILE", help="file on the host (the notebook's computer)"),
     )
-    def cell_writefile(self, args):
+    def cell_writefile(self, args: Namespace) -> None:
         """
         %%writefile [-a] [-x] FILE - write the cell to a file on the host
 
@@ -40,5 +43,5 @@ class WriteFileMagic(BoardMagic):
         self.evaluate = args.execute
 
 
-def register_magics(kernel):
+def register_magics(kernel: MetaKernel) -> None:
     kernel.register_magics(WriteFileMagic)

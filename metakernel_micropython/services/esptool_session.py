@@ -11,7 +11,7 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import serial
 from esp_pylib.logger import EspLog, EspLogBase
@@ -90,7 +90,7 @@ class ProgressLog(EspLogBase):
     def debug(self, *args: Any) -> None:
         pass
 
-    def die(self, *args: Any, exit_code: int = 1, suggestion: str | None = None):
+    def die(self, *args: Any, exit_code: int = 1, suggestion: str | None = None) -> NoReturn:
         raise FatalError(" ".join(str(arg) for arg in args))
 
     def set_verbosity(self, mode: int | str) -> None:

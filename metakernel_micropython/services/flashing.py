@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from esptool.cmds import detect_flash_size, erase_flash
+from esptool.cmds import detect_flash_size, erase_flash, write_flash
 from esptool.cmds import read_flash as esptool_read_flash
-from esptool.cmds import write_flash
 from esptool.util import flash_size_bytes
 
 from .esptool_session import FlashError, Progress, esptool_session, installed_log
