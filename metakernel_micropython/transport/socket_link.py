@@ -5,7 +5,7 @@ import select
 import socket
 
 from . import LinkClosed, Transport, TransportError
-from .tcp_keepalive import detect_dead_peer
+from .tcp_options import acknowledge_at_once, detect_dead_peer, exchange_quickly
 
 
 class SocketTransport(Transport):
@@ -16,7 +16,7 @@ class SocketTransport(Transport):
             self._sock = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as error:
             raise TransportError(f"Cannot connect to {host}:{port}: {error.strerror or error}") from None
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        exchange_quickly(self._sock)
         detect_dead_peer(self._sock)
         self._sock.setblocking(False)
 
@@ -26,6 +26,7 @@ class SocketTransport(Transport):
             if not readable:
                 return b""
             data = self._sock.recv(max_bytes)
+            acknowledge_at_once(self._sock)
         except OSError as error:
             raise LinkClosed(f"The connection to {self.description} is gone ({error}).") from None
         if not data:

@@ -24,7 +24,7 @@ import websocket
 from websocket import ABNF
 
 from . import ByteProgress, LinkClosed, Transport, TransportError
-from .tcp_keepalive import detect_dead_peer
+from .tcp_options import acknowledge_at_once, detect_dead_peer, exchange_quickly
 
 DEFAULT_URL = "ws://192.168.4.1:8266/"
 DEFAULT_PORT = 8266
@@ -103,6 +103,7 @@ class WebReplTransport(Transport):
         connection.settimeout(None)
         assert connection.sock is not None  # create_connection returns a connected socket
         detect_dead_peer(connection.sock)
+        exchange_quickly(connection.sock)
         return connection
 
     def _log_in(self, password: str) -> None:
@@ -138,6 +139,8 @@ class WebReplTransport(Transport):
         try:
             while True:
                 opcode, payload = self._socket.recv_data()
+                if self._socket.sock is not None:
+                    acknowledge_at_once(self._socket.sock)
                 if opcode == ABNF.OPCODE_CLOSE:
                     break
                 with self._arrived:
