@@ -90,6 +90,7 @@ class LocalServer(abc.ABC):
     def _accept_clients(self) -> None:
         while True:
             try:
+                # Nagle's algorithm stays on, as in a board's lwIP: clients must cope with it.
                 client, _address = self._listening.accept()
             except OSError:
                 return  # closed
