@@ -22,6 +22,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -182,9 +183,12 @@ class _FileProtocol:
 
 
 class WebReplServer(LocalServer):
-    def __init__(self, directory: str | os.PathLike[str], password: str = "secret", port: int = 0) -> None:
+    def __init__(self, directory: str | os.PathLike[str], password: str = "secret", port: int = 0,
+                 latency: float = 0.0) -> None:
+        """`latency`: seconds each message from the client takes to arrive, as over Wi-Fi."""
         super().__init__(directory, port)
         self.password = password
+        self.latency = latency
         self.url = f"ws://127.0.0.1:{self.port}/"
         #: File puts and gets served, so tests can see that files went the binary way.
         self.file_requests = 0
@@ -202,6 +206,8 @@ class WebReplServer(LocalServer):
             self.bridge.listen(websocket.send_text)
             while True:
                 opcode, payload = websocket.receive()
+                if self.latency:
+                    time.sleep(self.latency)
                 if opcode == TEXT:
                     self.bridge.feed(payload)
                 elif opcode == BINARY:

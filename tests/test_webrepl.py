@@ -3,6 +3,7 @@ virtual board (testbeds/webrepl_server.py), on 127.0.0.1 only."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,53 @@ def test_binary_put_and_get_round_trip_all_byte_values(webrepl_server: WebReplSe
         assert webrepl_server.file_requests == 4
     finally:
         link.close()
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 257, 512, 4096 + 17, 20_000])
+def test_a_get_that_asks_ahead_takes_exactly_the_chunks_a_file_has(webrepl_server: WebReplServer, size: int) -> None:
+    # One request too many would be taken by the board as the start of the next file request:
+    # the link must still be in step afterwards, for files and for the REPL.
+    data = os.urandom(size)
+    (webrepl_server.directory / "sized.bin").write_bytes(data)
+    link = WebReplTransport(webrepl_server.url, PASSWORD)
+    try:
+        assert link.get_file("sized.bin", size=size) == data
+        assert link.get_file("sized.bin", size=size) == data
+        link.put_file("after.bin", b"in step")
+        assert (webrepl_server.directory / "after.bin").read_bytes() == b"in step"
+        link.write(b"\r\x02")  # the friendly REPL still answers
+        assert b">>> " in _read_for(link, 2.0)
+    finally:
+        link.close()
+
+
+def test_a_file_longer_than_its_size_said_still_arrives_whole(webrepl_server: WebReplServer) -> None:
+    data = os.urandom(3000)
+    (webrepl_server.directory / "grew.bin").write_bytes(data)
+    link = WebReplTransport(webrepl_server.url, PASSWORD)
+    try:
+        assert link.get_file("grew.bin", size=1000) == data
+        assert link.get_file("grew.bin", size=3000) == data
+    finally:
+        link.close()
+
+
+def test_a_file_that_shrank_during_a_get_closes_the_link_with_a_reason(webrepl_server: WebReplServer) -> None:
+    (webrepl_server.directory / "shrank.bin").write_bytes(os.urandom(600))
+    link = WebReplTransport(webrepl_server.url, PASSWORD)
+    try:
+        with pytest.raises(LinkClosed, match="got shorter on the board while it was fetched"):
+            link.get_file("shrank.bin", size=1600)
+    finally:
+        link.close()
+
+
+def _read_for(link: WebReplTransport, seconds: float) -> bytes:
+    received = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and b">>> " not in received:
+        received += link.read(4096, 0.1)
+    return received
 
 
 def test_getting_a_missing_file_says_the_board_dropped_the_connection(webrepl_server: WebReplServer) -> None:

@@ -263,7 +263,7 @@ def fetch_bytes(files: BoardFileSystem, path: str, control: TransferControl | No
         raise IsADirectoryError(21, "Is a directory on the board", path)
     link = files.board.transport
     if isinstance(link, FileTransferLink):
-        data = link.get_file(path, lambda done: control.progress(done, entry.size))
+        data = link.get_file(path, lambda done: control.progress(done, entry.size), entry.size)
     else:
         data = _read_in_chunks(files, path, entry.size, control)
     if len(data) != entry.size or (entry.sha256 is not None and entry.sha256 != sha256(data)):

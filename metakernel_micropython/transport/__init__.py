@@ -65,5 +65,5 @@ class FileTransferLink(Protocol):
     def put_file(self, board_path: str, data: bytes, progress: ByteProgress = None) -> None:
         """Write `data` to `board_path` on the board (no verification, no rename)."""
 
-    def get_file(self, board_path: str, progress: ByteProgress = None) -> bytes:
-        """Read the whole file `board_path` from the board."""
+    def get_file(self, board_path: str, progress: ByteProgress = None, size: int | None = None) -> bytes:
+        """Read the whole file `board_path` from the board; its `size`, if known, may speed it up."""

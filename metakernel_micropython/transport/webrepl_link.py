@@ -35,6 +35,8 @@ NEW_PASSWORD_PROMPT = b"New password: "
 CONNECTED_ANSWER = b"WebREPL connected\r\n"
 DENIED_ANSWER = b"Access denied"
 LOGIN_TIMEOUT = 5.0
+#: How long a board that still holds an old connection is given to let it go.
+BUSY_RETRY_SECONDS = 2.0
 
 REQUEST_FORMAT = "<2sBBQLH64s"
 PUT_FILE, GET_FILE = 1, 2
@@ -43,6 +45,11 @@ MAX_NAME_BYTES = 63
 #: MicroPython's websocket takes 16-bit frame lengths only; webrepl_cli also sends 1 KiB.
 FRAME_SIZE = 1024
 FILE_REPLY_TIMEOUT = 10.0
+#: The board's get chunk (modwebrepl.c), and how many of them are asked for at once. The board
+#: answers them back to back into a non-blocking socket: four (1 KiB) stay well inside the
+#: smallest lwIP send buffer (2920 bytes on an ESP8266), where more could be dropped.
+GET_CHUNK = 256
+GET_REQUESTS_AHEAD = 4
 #: A put is answered only at its end: allow this slow a board (bytes/s) on top of the timeout.
 SLOWEST_PUT_RATE = 2000
 
@@ -93,8 +100,7 @@ class WebReplTransport(Transport):
     # -- connecting ------------------------------------------------------------------
     def _open(self, connect_timeout: float) -> websocket.WebSocket:
         try:
-            connection = websocket.create_connection(
-                self.url, timeout=connect_timeout, enable_multithread=True, skip_utf8_validation=True)
+            connection = self._connect_when_free(connect_timeout)
         except ConnectionRefusedError:
             raise TransportError(f"Nothing answers at {self.url}: is WebREPL started on the board "
                                  "(import webrepl; webrepl.start())?") from None
@@ -105,6 +111,20 @@ class WebReplTransport(Transport):
         detect_dead_peer(connection.sock)
         exchange_quickly(connection.sock)
         return connection
+
+    def _connect_when_free(self, connect_timeout: float) -> websocket.WebSocket:
+        """A board turns a second client away while it still holds the first, and it may not
+        have noticed yet that a connection just closed (%disconnect, then connect again):
+        try again for a moment before calling that a failure."""
+        deadline = time.monotonic() + BUSY_RETRY_SECONDS
+        while True:
+            try:
+                return websocket.create_connection(
+                    self.url, timeout=connect_timeout, enable_multithread=True, skip_utf8_validation=True)
+            except (ConnectionResetError, websocket.WebSocketConnectionClosedException):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def _log_in(self, password: str) -> None:
         prompt = self._await_text((PASSWORD_PROMPT, NEW_PASSWORD_PROMPT), "a password prompt")
@@ -199,21 +219,42 @@ class WebReplTransport(Transport):
                     progress(min(start + FRAME_SIZE, len(data)))
             self._expect_file_reply(board_path, "write", FILE_REPLY_TIMEOUT + len(data) / SLOWEST_PUT_RATE)
 
-    def get_file(self, board_path: str, progress: ByteProgress = None) -> bytes:
-        """The whole file `board_path`, read with WebREPL's binary get."""
+    def get_file(self, board_path: str, progress: ByteProgress = None, size: int | None = None) -> bytes:
+        """The whole file `board_path`, read with WebREPL's binary get.
+
+        The board sends a chunk of at most GET_CHUNK bytes for each 0 byte asked, a round trip
+        each over Wi-Fi. With the file's `size` known, up to GET_REQUESTS_AHEAD chunks are asked
+        for at once, never more than the file holds: one request too many would be read by the
+        board as the start of the next file request."""
         content = bytearray()
+        expected_requests = 1 if size is None else size // GET_CHUNK + (1 if size % GET_CHUNK else 0) + 1
         with self._file_transfer(board_path, "read"):
             self._send_file_request(GET_FILE, board_path, 0)
             self._expect_file_reply(board_path, "read", FILE_REPLY_TIMEOUT)
+            asked = answered = 0
             while True:
-                self._send(b"\0", ABNF.OPCODE_BINARY)  # "next chunk, please"
+                in_flight = asked - answered
+                if in_flight <= GET_REQUESTS_AHEAD // 2:
+                    more = min(GET_REQUESTS_AHEAD - in_flight, expected_requests - asked)
+                    if more <= 0 and in_flight == 0:
+                        more = 1  # the file is longer than its size said: one chunk at a time
+                    if more > 0:
+                        self._send(b"\0" * more, ABNF.OPCODE_BINARY)  # "next chunks, please"
+                        asked += more
                 (chunk_length,) = struct.unpack("<H", self._take_file_bytes(2, board_path, FILE_REPLY_TIMEOUT))
+                answered += 1
                 if chunk_length == 0:
                     break
                 content += self._take_file_bytes(chunk_length, board_path, FILE_REPLY_TIMEOUT)
                 if progress:
                     progress(len(content))
             self._expect_file_reply(board_path, "read", FILE_REPLY_TIMEOUT)
+        if asked > answered:
+            # The file shrank while it was read: the board takes the requests still on their way
+            # for a file request of its own. Only a new connection gets it back in step.
+            self.close()
+            raise LinkClosed(f"{board_path} got shorter on the board while it was fetched; "
+                             "the WebREPL connection had to be closed: connect again.")
         return bytes(content)
 
     @contextlib.contextmanager
