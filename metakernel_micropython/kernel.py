@@ -67,10 +67,6 @@ class MicroPythonKernel(MetaKernel):
         # written by print() arriving after the reply. Our output goes out through the iopub
         # thread ahead of the flush that precedes the reply, so the sleep only adds latency.
         self._execute_sleep = 0.0
-        # ipykernel sleeps 0.5 ms (0.7 in practice) before every execute_reply, against stdout
-        # written by print() arriving after the reply. Our output goes out through the iopub
-        # thread ahead of the flush that precedes the reply, so the sleep only adds latency.
-        self._execute_sleep = 0.0
         skip_idle_flushes(sys.stdout)
         skip_idle_flushes(sys.stderr)
         # metakernel's parser ends a magic's name at a dash; ours may have one (%mpy-cross).

@@ -233,14 +233,10 @@ class WebReplTransport(Transport):
             self._expect_file_reply(board_path, "read", FILE_REPLY_TIMEOUT)
             asked = answered = 0
             while True:
-                in_flight = asked - answered
-                if in_flight <= GET_REQUESTS_AHEAD // 2:
-                    more = min(GET_REQUESTS_AHEAD - in_flight, expected_requests - asked)
-                    if more <= 0 and in_flight == 0:
-                        more = 1  # the file is longer than its size said: one chunk at a time
-                    if more > 0:
-                        self._send(b"\0" * more, ABNF.OPCODE_BINARY)  # "next chunks, please"
-                        asked += more
+                more = _chunk_requests_now(asked - answered, expected_requests - asked)
+                if more:
+                    self._send(b"\0" * more, ABNF.OPCODE_BINARY)  # "next chunks, please"
+                    asked += more
                 (chunk_length,) = struct.unpack("<H", self._take_file_bytes(2, board_path, FILE_REPLY_TIMEOUT))
                 answered += 1
                 if chunk_length == 0:
@@ -307,6 +303,17 @@ class WebReplTransport(Transport):
         self._socket.shutdown()
         if self._receiver is not threading.current_thread():
             self._receiver.join(timeout=2)
+
+
+def _chunk_requests_now(in_flight: int, still_expected: int) -> int:
+    """How many get requests to send now: refill the window once half of it is answered, up
+    to what the file's size still calls for; past that (the file grew), one at a time."""
+    if in_flight > GET_REQUESTS_AHEAD // 2:
+        return 0
+    more = min(GET_REQUESTS_AHEAD - in_flight, still_expected)
+    if more <= 0:
+        return 1 if in_flight == 0 else 0
+    return more
 
 
 def _reason(error: BaseException) -> str:
