@@ -1,7 +1,8 @@
 """Cell round trip over each kind of link, side by side in one run.
 
-The same virtual board behind: a pty serial relay, a raw TCP server and a WebREPL server
-(both keep Nagle's algorithm on, as a board's lwIP does). For each link, a silent cell and
+The same virtual board behind: a pty serial relay, a raw TCP server (also reached as a
+pyserial socket:// URL, as ser2net is) and a WebREPL server (both servers keep Nagle's
+algorithm on, as a board's lwIP does). For each link, a silent cell and
 a cell that prints: were printing much slower than silent, the link would be waiting on
 something (delayed TCP acknowledgements once cost 40 ms a cell here).
 
@@ -41,6 +42,7 @@ def main() -> None:
         links = {
             "serial (pty relay)": f"%serialconnect --port {serial_board.port}",
             "TCP socket": f"%socketconnect 127.0.0.1 {tcp_board.port}",
+            "serial URL socket://": f"%serialconnect --port socket://127.0.0.1:{tcp_board.port}",
             "WebREPL": f"%websocketconnect {webrepl_board.url} --password {PASSWORD}",
         }
         kernel = python_module_kernel("ours", "metakernel_micropython")
@@ -55,9 +57,9 @@ def main() -> None:
             rows.append((name, *medians))
         stop(*kernel)
 
-    print(f"{'link':<20}{'silent ms':>10}{'printing ms':>13}{'ratio':>7}")
+    print(f"{'link':<22}{'silent ms':>10}{'printing ms':>13}{'ratio':>7}")
     for name, silent, printing in rows:
-        print(f"{name:<20}{silent * 1000:>10.2f}{printing * 1000:>13.2f}{printing / silent:>7.2f}")
+        print(f"{name:<22}{silent * 1000:>10.2f}{printing * 1000:>13.2f}{printing / silent:>7.2f}")
 
 
 if __name__ == "__main__":

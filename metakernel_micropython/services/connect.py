@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.parse
 from collections.abc import Callable
 
 from ..transport import LinkClosed, Transport
@@ -31,12 +32,34 @@ def adopt(manager: ConnectionManager, transport: Transport, raw: bool = False) -
 
 
 def connect_serial(manager: ConnectionManager, port: str, baudrate: int = DEFAULT_BAUD, raw: bool = False) -> str:
-    if _holds_serial_port(manager, port):
-        # The kernel's own link (e.g. one opened with --raw) locks the port: release it first.
-        manager.disconnect()
-    description = adopt(manager, SerialTransport(port, baudrate), raw)
+    address = _plain_tcp_address(port)
+    if address is not None:
+        # socket:// is a plain TCP stream (ser2net, ESP-Link): our socket link reads it in blocks
+        # where pyserial's reads it a byte at a time (a 64 KiB fetch: 1.4 MiB/s against 39 KiB/s).
+        host, tcp_port = address
+        description = _adopt_single_client_link(
+            manager, lambda: SocketTransport(host, tcp_port, description=port.rstrip("/")), raw)
+    else:
+        if _holds_serial_port(manager, port):
+            # The kernel's own link (e.g. one opened with --raw) locks the port: release it first.
+            manager.disconnect()
+        description = adopt(manager, SerialTransport(port, baudrate), raw)
     remember_serial_port(port, baudrate)
     return description
+
+
+def _plain_tcp_address(port: str) -> tuple[str, int] | None:
+    """(host, port) of a socket:// URL without options; anything else is pyserial's to open."""
+    if not port.startswith("socket://"):
+        return None
+    parts = urllib.parse.urlsplit(port)
+    try:
+        tcp_port = parts.port
+    except ValueError:
+        return None
+    if parts.query or not parts.hostname or tcp_port is None:
+        return None
+    return parts.hostname, tcp_port
 
 
 def _holds_serial_port(manager: ConnectionManager, port: str) -> bool:

@@ -9,8 +9,8 @@ from .tcp_options import acknowledge_at_once, detect_dead_peer, exchange_quickly
 
 
 class SocketTransport(Transport):
-    def __init__(self, host: str, port: int, connect_timeout: float = 5.0) -> None:
-        self.description = f"tcp://{host}:{port}"
+    def __init__(self, host: str, port: int, connect_timeout: float = 5.0, description: str | None = None) -> None:
+        self.description = description or f"tcp://{host}:{port}"
         self.reconnect_hint = f"Reconnect with %socketconnect {host} {port} once the board is back."
         try:
             self._sock = socket.create_connection((host, port), timeout=connect_timeout)

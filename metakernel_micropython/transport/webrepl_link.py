@@ -35,8 +35,6 @@ NEW_PASSWORD_PROMPT = b"New password: "
 CONNECTED_ANSWER = b"WebREPL connected\r\n"
 DENIED_ANSWER = b"Access denied"
 LOGIN_TIMEOUT = 5.0
-#: How long a board that still holds an old connection is given to let it go.
-BUSY_RETRY_SECONDS = 2.0
 
 REQUEST_FORMAT = "<2sBBQLH64s"
 PUT_FILE, GET_FILE = 1, 2
@@ -100,10 +98,15 @@ class WebReplTransport(Transport):
     # -- connecting ------------------------------------------------------------------
     def _open(self, connect_timeout: float) -> websocket.WebSocket:
         try:
-            connection = self._connect_when_free(connect_timeout)
+            connection = websocket.create_connection(
+                self.url, timeout=connect_timeout, enable_multithread=True, skip_utf8_validation=True)
         except ConnectionRefusedError:
             raise TransportError(f"Nothing answers at {self.url}: is WebREPL started on the board "
                                  "(import webrepl; webrepl.start())?") from None
+        except (ConnectionResetError, websocket.WebSocketConnectionClosedException) as error:
+            # What a board does to a second client while it still holds the first.
+            raise LinkClosed(f"The WebREPL at {self.url} closed the connection at once ({_reason(error)}): "
+                             "is another client connected?") from None
         except (websocket.WebSocketException, OSError) as error:
             raise TransportError(f"Cannot reach a WebREPL at {self.url}: {_reason(error)}") from None
         connection.settimeout(None)
@@ -111,20 +114,6 @@ class WebReplTransport(Transport):
         detect_dead_peer(connection.sock)
         exchange_quickly(connection.sock)
         return connection
-
-    def _connect_when_free(self, connect_timeout: float) -> websocket.WebSocket:
-        """A board turns a second client away while it still holds the first, and it may not
-        have noticed yet that a connection just closed (%disconnect, then connect again):
-        try again for a moment before calling that a failure."""
-        deadline = time.monotonic() + BUSY_RETRY_SECONDS
-        while True:
-            try:
-                return websocket.create_connection(
-                    self.url, timeout=connect_timeout, enable_multithread=True, skip_utf8_validation=True)
-            except (ConnectionResetError, websocket.WebSocketConnectionClosedException):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
 
     def _log_in(self, password: str) -> None:
         prompt = self._await_text((PASSWORD_PROMPT, NEW_PASSWORD_PROMPT), "a password prompt")
