@@ -30,6 +30,13 @@ def require_testbed(reason: str | None) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def own_state_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What kernels keep across restarts (last port, temporary files to remove) goes to a
+    folder of this test run, never to the user's own ~/.local/state."""
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+
+
+@pytest.fixture(scope="session", autouse=True)
 def installed_kernelspec() -> None:
     """Tests drive the kernel through the kernelspec a user would install."""
     from metakernel_micropython.install import install

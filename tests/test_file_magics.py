@@ -287,6 +287,7 @@ def test_interrupt_leaves_the_old_file_and_no_temporary(paced: tuple[KernelSessi
 
 def test_lost_link_ends_the_connection_and_the_temporary_goes_on_reconnect(
         paced: tuple[KernelSession, Path, Any], tmp_path: Path) -> None:
+    # Even with the kernel restarted in between, as a user may well do after a lost link.
     session, directory, relay = paced
     (directory / "lost.bin").write_bytes(b"old")
     source = tmp_path / "data.bin"
@@ -299,6 +300,8 @@ def test_lost_link_ends_the_connection_and_the_temporary_goes_on_reconnect(
     assert reply["status"] == "error" and "Reconnect" in reply["evalue"]
     wait_until_idle(session)
     assert (directory / ".lost.bin.part").exists()  # the board could not be told
+    session.manager.restart_kernel(now=False)
+    session.client.wait_for_ready(timeout=60)
     relay.replug()
     # Reconnecting to a board left in the middle of a raw paste sometimes reports a reboot
     # (connection layer, not the file service): a user would connect again, and so do we.

@@ -1,40 +1,29 @@
 """Which board the kernel talks to, and how it got connected."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 from ..protocol import ProtocolError
 from ..transport import Transport, TransportError
 from .board import Board
+from .kernel_state import load_state, save_state
 from .ports import likely_boards, list_serial_ports
+
+_LAST_CONNECTION = "last_connection.json"
 
 
 class NotConnected(Exception):
     """No board yet; the message says how to connect."""
 
 
-def _state_file() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "metakernel_micropython" / "last_connection.json"
-
-
 def remember_serial_port(port: str, baudrate: int) -> None:
     """Kept across kernel restarts so that %serialconnect with no port reconnects."""
-    try:
-        path = _state_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"port": port, "baud": baudrate}))
-    except OSError:
-        pass
+    save_state(_LAST_CONNECTION, {"port": port, "baud": baudrate})
 
 
 def remembered_serial_port() -> tuple[str, int] | None:
+    state = load_state(_LAST_CONNECTION)
     try:
-        state = json.loads(_state_file().read_text())
         return str(state["port"]), int(state["baud"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ..protocol import BoardError
 from . import board_scripts
 from .board import Board
+from .kernel_state import load_state, save_state
 
 #: Bounds of the data carried by one run: small boards compile a whole run in RAM.
 SMALLEST_CHUNK = 256
@@ -217,12 +218,20 @@ class BoardFileSystem:
         return created + [path]
 
     def leave_behind(self, temporary: str) -> None:
-        """The link went away in the middle of writing `temporary`: remove it on reconnecting."""
-        _left_behind.setdefault(self.board.description, set()).add(temporary)
+        """The link went away in the middle of writing `temporary`: remove it on the next
+        connection to this board, also from a kernel started again meanwhile."""
+        left = _left_behind()
+        if temporary not in left.setdefault(self.board.description, []):
+            left[self.board.description].append(temporary)
+        save_state(_LEFT_BEHIND, left)
 
     def remove_left_behind(self) -> None:
-        for temporary in sorted(_left_behind.pop(self.board.description, ())):
+        left = _left_behind()
+        temporaries = left.pop(self.board.description, [])
+        for temporary in sorted(temporaries):
             self.run(board_scripts.discard(temporary), temporary)
+        if temporaries:
+            save_state(_LEFT_BEHIND, left)
 
     def remove(self, path: str, recursive: bool = False) -> None:
         if normalize(path) in (".", "/"):
@@ -234,7 +243,16 @@ class BoardFileSystem:
 
 
 #: Temporary files a lost link left on a board (by its link's description), for the next connection.
-_left_behind: dict[str, set[str]] = {}
+_LEFT_BEHIND = "left_behind.json"
+
+
+def _left_behind() -> dict[str, list[str]]:
+    saved = load_state(_LEFT_BEHIND)
+    if not isinstance(saved, dict):
+        return {}
+    return {str(board): [str(path) for path in paths] for board, paths in saved.items() if isinstance(paths, list)}
+
+
 _file_systems: "weakref.WeakKeyDictionary[Board, BoardFileSystem]" = weakref.WeakKeyDictionary()
 
 
