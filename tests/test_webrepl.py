@@ -3,7 +3,6 @@ virtual board (testbeds/webrepl_server.py), on 127.0.0.1 only."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from conftest import require_testbed
 from kernel_driver import CellResult, KernelSession
 from network_link_checks import check_drop_ends_the_cell_and_reconnecting_works, check_interrupt_stops_a_loop
 
+from metakernel_micropython.protocol.raw_repl import FRIENDLY_PROMPT, RawRepl
 from metakernel_micropython.transport import LinkClosed, TransportError
 from metakernel_micropython.transport.virtual_board import unavailable_reason
 from metakernel_micropython.transport.webrepl_link import WebReplTransport, normalise_url
@@ -210,7 +210,7 @@ def test_a_get_that_asks_ahead_takes_exactly_the_chunks_a_file_has(webrepl_serve
         link.put_file("after.bin", b"in step")
         assert (webrepl_server.directory / "after.bin").read_bytes() == b"in step"
         link.write(b"\r\x02")  # the friendly REPL still answers
-        assert b">>> " in _read_for(link, 2.0)
+        RawRepl(link).read_until(FRIENDLY_PROMPT, 2.0)
     finally:
         link.close()
 
@@ -234,14 +234,6 @@ def test_a_file_that_shrank_during_a_get_closes_the_link_with_a_reason(webrepl_s
             link.get_file("shrank.bin", size=1600)
     finally:
         link.close()
-
-
-def _read_for(link: WebReplTransport, seconds: float) -> bytes:
-    received = b""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and b">>> " not in received:
-        received += link.read(4096, 0.1)
-    return received
 
 
 def test_getting_a_missing_file_says_the_board_dropped_the_connection(webrepl_server: WebReplServer) -> None:
